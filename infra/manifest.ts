@@ -1,0 +1,179 @@
+// The one declaration of Relais's cloud resources. `sst.config.ts` (through infra/sst.ts) deploys it
+// to AWS; the local hub (local/) emulates it in one process. Both import this file and nothing
+// else describes a table, a queue or a function: adding one here is the whole change.
+//
+// Pure data on purpose: no SST or AWS imports, so the local runtime and the tests can read it
+// without the SST platform being installed.
+
+export type KeyType = "S" | "N" | "B";
+
+export interface KeyDef {
+  readonly name: string;
+  readonly type: KeyType;
+}
+
+export interface IndexDef {
+  readonly name: string;
+  readonly partitionKey: KeyDef;
+  readonly sortKey?: KeyDef;
+}
+
+export interface TableDef {
+  /** Logical name; the physical name is given to functions as RELAIS_TABLE_<NAME>. */
+  readonly name: string;
+  readonly partitionKey: KeyDef;
+  readonly sortKey?: KeyDef;
+  readonly globalIndexes: readonly IndexDef[];
+  /** Attribute holding an expiry in epoch seconds, honoured by DynamoDB TTL. */
+  readonly ttlAttribute?: string;
+}
+
+export interface QueueDef {
+  /** Logical name; the URL is given to functions as RELAIS_QUEUE_<NAME>_URL. FIFO queues end in nothing: the ".fifo" suffix is added where the physical name is made. */
+  readonly name: string;
+  readonly fifo: boolean;
+  /** FIFO only: deduplicate on a hash of the body when no deduplication id is given. */
+  readonly contentBasedDeduplication?: boolean;
+  readonly visibilityTimeoutSeconds: number;
+  /** Where a message goes after it was received maxReceiveCount times without being deleted. */
+  readonly deadLetter?: { readonly queue: string; readonly maxReceiveCount: number };
+  readonly retentionSeconds?: number;
+}
+
+export type WebSocketRoute = "$connect" | "$default" | "$disconnect";
+
+export type Trigger =
+  | { readonly kind: "websocket"; readonly route: WebSocketRoute }
+  | { readonly kind: "http" }
+  | {
+      readonly kind: "queue";
+      readonly queue: string;
+      readonly batchSize: number;
+      /** Seconds the event source waits to fill a batch (Lambda's MaximumBatchingWindowInSeconds). */
+      readonly batchingWindowSeconds: number;
+    };
+
+export interface FunctionDef {
+  readonly name: string;
+  /** Path from the repository root to the module, and the export Lambda invokes. */
+  readonly handler: { readonly module: string; readonly export: string };
+  readonly trigger: Trigger;
+  readonly timeoutSeconds: number;
+  readonly memoryMB: number;
+  /** Resources the function may use; each becomes an environment variable and an IAM grant. */
+  readonly tables: readonly string[];
+  readonly queues: readonly string[];
+  /** Whether it may post to WebSocket connections through the @connections API. */
+  readonly postsToConnections: boolean;
+}
+
+/** Lambda runtime for every function: SST would otherwise pick its own default. */
+export const runtime = "nodejs20.x" as const;
+
+export const tables = [
+  {
+    // One item per live WebSocket connection: the XMPP stream's state, keyed by connection id.
+    name: "Sessions",
+    partitionKey: { name: "connectionId", type: "S" },
+    globalIndexes: [
+      {
+        name: "byJid",
+        partitionKey: { name: "bareJid", type: "S" },
+        sortKey: { name: "resource", type: "S" },
+      },
+    ],
+    ttlAttribute: "expiresAt",
+  },
+  {
+    // Tenants, domains, accounts, rosters, offline messages: one table, keys prefixed by kind.
+    name: "Directory",
+    partitionKey: { name: "pk", type: "S" },
+    sortKey: { name: "sk", type: "S" },
+    globalIndexes: [
+      { name: "gsi1", partitionKey: { name: "gsi1pk", type: "S" }, sortKey: { name: "gsi1sk", type: "S" } },
+    ],
+    ttlAttribute: "expiresAt",
+  },
+] as const satisfies readonly TableDef[];
+
+export const queues = [
+  {
+    name: "FanoutDlq",
+    fifo: true,
+    visibilityTimeoutSeconds: 30,
+    retentionSeconds: 14 * 24 * 3600,
+  },
+  {
+    // One job per published item; message group = stream, so a stream's items fan out in order.
+    name: "Fanout",
+    fifo: true,
+    visibilityTimeoutSeconds: 60,
+    deadLetter: { queue: "FanoutDlq", maxReceiveCount: 5 },
+    retentionSeconds: 4 * 24 * 3600,
+  },
+] as const satisfies readonly QueueDef[];
+
+export const functions = [
+  {
+    name: "XmppConnect",
+    handler: { module: "functions/xmpp-ws/handler.ts", export: "connect" },
+    trigger: { kind: "websocket", route: "$connect" },
+    timeoutSeconds: 10,
+    memoryMB: 512,
+    tables: ["Sessions", "Directory"],
+    queues: [],
+    postsToConnections: false,
+  },
+  {
+    name: "XmppFrame",
+    handler: { module: "functions/xmpp-ws/handler.ts", export: "frame" },
+    trigger: { kind: "websocket", route: "$default" },
+    timeoutSeconds: 10,
+    memoryMB: 512,
+    tables: ["Sessions", "Directory"],
+    queues: ["Fanout"],
+    postsToConnections: true,
+  },
+  {
+    name: "XmppDisconnect",
+    handler: { module: "functions/xmpp-ws/handler.ts", export: "disconnect" },
+    trigger: { kind: "websocket", route: "$disconnect" },
+    timeoutSeconds: 10,
+    memoryMB: 512,
+    tables: ["Sessions", "Directory"],
+    queues: [],
+    postsToConnections: true,
+  },
+  {
+    name: "HttpApi",
+    handler: { module: "functions/http-api/handler.ts", export: "handler" },
+    trigger: { kind: "http" },
+    timeoutSeconds: 30,
+    memoryMB: 512,
+    tables: ["Sessions", "Directory"],
+    queues: ["Fanout"],
+    postsToConnections: false,
+  },
+] as const satisfies readonly FunctionDef[];
+
+export type TableName = (typeof tables)[number]["name"];
+export type QueueName = (typeof queues)[number]["name"];
+
+/** Environment variable that carries a table's physical name to a function. */
+export const tableEnvVar = (name: string): string => `RELAIS_TABLE_${name.toUpperCase()}`;
+/** Environment variable that carries a queue's URL to a function. */
+export const queueEnvVar = (name: string): string => `RELAIS_QUEUE_${name.toUpperCase()}_URL`;
+/** Environment variable that carries the @connections endpoint to functions that post to sockets. */
+export const connectionsEndpointEnvVar = "RELAIS_WS_MANAGEMENT_ENDPOINT";
+
+export function queueDef(name: string): QueueDef {
+  const q = (queues as readonly QueueDef[]).find((x) => x.name === name);
+  if (!q) throw new Error(`infra/manifest: no queue named ${name}`);
+  return q;
+}
+
+export function tableDef(name: string): TableDef {
+  const t = (tables as readonly TableDef[]).find((x) => x.name === name);
+  if (!t) throw new Error(`infra/manifest: no table named ${name}`);
+  return t;
+}
