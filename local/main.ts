@@ -1,0 +1,62 @@
+// `npm start`: the whole Relais hub in one process, on its embedded defaults.
+import { ConfigError, loadConfig } from "./config";
+import { startHub } from "./hub";
+import { PortInUseError } from "./ports";
+
+const log = (line: string) => console.log(`[relais] ${line}`);
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const config = loadConfig();
+  log(`starting (data in ${config.dataDir})`);
+  const hub = await startHub(config, log);
+  const e = hub.endpoints;
+  log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    [
+      "",
+      `  XMPP over WebSocket   ${e.websocket}    (subprotocol "xmpp", RFC 7395)`,
+      `  HTTP API              ${e.http}    (health: ${e.http}/health)`,
+      `  @connections API      ${e.connections}`,
+      `  DynamoDB emulator     ${e.dynamodb}`,
+      `  SQS emulator          ${e.sqs}`,
+      "",
+      `  XMPP domains: ${config.domains.join(", ")}`,
+      `  Add an account:  npm run account -- add alice@${config.domains[0] ?? "localhost"} <password>`,
+      "",
+      "  Ctrl-C stops the hub; tables and queued messages are kept in the data directory.",
+      "",
+    ].join("\n"),
+  );
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      log("second signal: exiting now");
+      process.exit(130);
+    }
+    stopping = true;
+    log(`${signal}: stopping`);
+    hub.stop().then(
+      () => {
+        log("stopped");
+        process.exit(0);
+      },
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof PortInUseError) {
+    console.error(`[relais] ${err.message}`);
+  } else {
+    console.error("[relais] failed to start:", err);
+  }
+  process.exit(1);
+});
