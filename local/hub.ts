@@ -195,9 +195,10 @@ export async function startHub(config: HubConfig, log: (line: string) => void = 
     const httpModule = (await import(pathToFileURL(join(repoRoot, httpDef.handler.module)).href)) as {
       app?: { fetch: (req: Request) => Response | Promise<Response> };
     };
-    if (!httpModule.app) throw new Error(`${httpDef.handler.module} must export its Hono app as "app"`);
+    const app = httpModule.app;
+    if (!app) throw new Error(`${httpDef.handler.module} must export its Hono app as "app"`);
     const server = await new Promise<Server>((res, rej) => {
-      const s = serve({ fetch: httpModule.app!.fetch, port: config.httpPort, hostname: config.host }, () =>
+      const s = serve({ fetch: app.fetch, port: config.httpPort, hostname: config.host }, () =>
         res(s as Server),
       ) as Server;
       s.once("error", rej);
