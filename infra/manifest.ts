@@ -98,18 +98,18 @@ export const tables = [
 
 export const queues = [
   {
-    name: "FanoutDlq",
-    fifo: true,
+    name: "SessionExpiryDlq",
+    fifo: false,
     visibilityTimeoutSeconds: 30,
     retentionSeconds: 14 * 24 * 3600,
   },
   {
-    // One job per published item; message group = stream, so a stream's items fan out in order.
-    name: "Fanout",
-    fifo: true,
+    // A detached XEP-0198 session, to be ended if its client has not resumed it by the time this is received.
+    name: "SessionExpiry",
+    fifo: false,
     visibilityTimeoutSeconds: 60,
-    deadLetter: { queue: "FanoutDlq", maxReceiveCount: 5 },
-    retentionSeconds: 4 * 24 * 3600,
+    deadLetter: { queue: "SessionExpiryDlq", maxReceiveCount: 5 },
+    retentionSeconds: 24 * 3600,
   },
 ] as const satisfies readonly QueueDef[];
 
@@ -131,7 +131,7 @@ export const functions = [
     timeoutSeconds: 10,
     memoryMB: 512,
     tables: ["Sessions", "Directory"],
-    queues: ["Fanout"],
+    queues: [],
     postsToConnections: true,
   },
   {
@@ -139,6 +139,16 @@ export const functions = [
     handler: { module: "functions/xmpp-ws/handler.ts", export: "disconnect" },
     trigger: { kind: "websocket", route: "$disconnect" },
     timeoutSeconds: 10,
+    memoryMB: 512,
+    tables: ["Sessions", "Directory"],
+    queues: ["SessionExpiry"],
+    postsToConnections: true,
+  },
+  {
+    name: "XmppSessionExpiry",
+    handler: { module: "functions/xmpp-session-expiry/handler.ts", export: "handler" },
+    trigger: { kind: "queue", queue: "SessionExpiry", batchSize: 10, batchingWindowSeconds: 0 },
+    timeoutSeconds: 30,
     memoryMB: 512,
     tables: ["Sessions", "Directory"],
     queues: [],
@@ -151,7 +161,7 @@ export const functions = [
     timeoutSeconds: 30,
     memoryMB: 512,
     tables: ["Sessions", "Directory"],
-    queues: ["Fanout"],
+    queues: [],
     postsToConnections: false,
   },
 ] as const satisfies readonly FunctionDef[];

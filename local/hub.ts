@@ -1,4 +1,5 @@
-import { mkdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -50,6 +51,13 @@ export async function loadHandler(def: FunctionDef): Promise<Handler> {
     throw new Error(`${def.name}: ${def.handler.module} has no exported function ${def.handler.export}`);
   }
   return fn as Handler;
+}
+
+/** A secret kept in the data directory, made on first start (on AWS, secrets come from SST's secret store). */
+function localSecret(dataDir: string, name: string): string {
+  const file = join(dataDir, name);
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString("base64url"), { mode: 0o600 });
+  return readFileSync(file, "utf8").trim();
 }
 
 /** What the local runtime runs, read from the manifest: exported so a test can hold both runtimes to it. */
@@ -112,6 +120,7 @@ export async function startHub(config: HubConfig, log: (line: string) => void = 
       AWS_ENDPOINT_URL_SQS: sqsEmu.endpoint,
       [connectionsEndpointEnvVar]: connectionsUrl,
       RELAIS_DOMAINS: config.domains.join(","),
+      RELAIS_SASL_SECRET: localSecret(config.dataDir, "sasl-secret"),
     });
     for (const t of plan.tables) process.env[tableEnvVar(t.name)] = t.name;
     for (const q of plan.queues) process.env[queueEnvVar(q.name)] = sqsEmu.queueUrl(q.name);

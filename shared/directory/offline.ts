@@ -1,0 +1,80 @@
+import { randomUUID } from "node:crypto";
+import { PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { documents } from "../aws/clients";
+import { tableName } from "../aws/resources";
+import { batchDelete } from "../storage/batch";
+import { withoutExpired } from "../storage/ttl";
+import { offlinePk } from "./keys";
+
+/** XEP-0160 storage limits: per account, and how long a stored message is kept. */
+export const offlineLimits = { maxMessages: 500, retentionSeconds: 30 * 24 * 3600 } as const;
+
+export interface StoredMessage {
+  readonly key: { pk: string; sk: string };
+  readonly stanza: string;
+  readonly storedAt: number;
+}
+
+/**
+ * Stores a message for an offline account. Returns false when the account's store is full: the
+ * caller bounces the message (RFC 6121 8.5.2.1.1 lets a server refuse with service-unavailable).
+ */
+export async function storeOffline(bareJid: string, stanza: string, now = Date.now()): Promise<boolean> {
+  const count = await documents().send(
+    new QueryCommand({
+      TableName: tableName("Directory"),
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": offlinePk(bareJid) },
+      Select: "COUNT",
+      Limit: offlineLimits.maxMessages,
+    }),
+  );
+  if ((count.Count ?? 0) >= offlineLimits.maxMessages) return false;
+  await documents().send(
+    new PutCommand({
+      TableName: tableName("Directory"),
+      Item: {
+        pk: offlinePk(bareJid),
+        sk: `MSG#${String(now).padStart(15, "0")}#${randomUUID()}`,
+        kind: "offline",
+        stanza,
+        storedAt: now,
+        expiresAt: Math.floor(now / 1000) + offlineLimits.retentionSeconds,
+      },
+    }),
+  );
+  return true;
+}
+
+/** Stored messages, oldest first. Deleted only by `removeOffline`, after they were handed over. */
+export async function listOffline(
+  bareJid: string,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): Promise<StoredMessage[]> {
+  const out: StoredMessage[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await documents().send(
+      new QueryCommand({
+        TableName: tableName("Directory"),
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": offlinePk(bareJid) },
+        ExclusiveStartKey: start,
+        ConsistentRead: true,
+      }),
+    );
+    for (const i of withoutExpired(page.Items ?? [], "expiresAt", nowSeconds)) {
+      out.push({
+        key: { pk: String(i.pk), sk: String(i.sk) },
+        stanza: String(i.stanza),
+        storedAt: Number(i.storedAt),
+      });
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return out;
+}
+
+export async function removeOffline(keys: readonly { pk: string; sk: string }[]): Promise<void> {
+  await batchDelete(tableName("Directory"), keys);
+}

@@ -1,0 +1,41 @@
+import { randomBytes } from "node:crypto";
+import { type Element, xml } from "@xmpp/xml";
+import { NS_BIND } from "../namespaces";
+import { stanzaError } from "../stanza-errors";
+import { retireSession } from "./retire";
+import { sessionsOf } from "./store";
+import { sendStanza, type Turn } from "./turn";
+
+/** RFC 6120 section 7: resource binding, with a server-generated resource when none is asked. */
+export async function bindResource(turn: Turn, iq: Element): Promise<void> {
+  const state = turn.state;
+  const asked = iq.getChild("bind", NS_BIND)?.getChildText("resource")?.trim();
+  if (asked !== undefined && asked !== "" && (asked.length > 1023 || /[\t\n\r]/.test(asked))) {
+    sendStanza(
+      turn,
+      stanzaError(iq, "bad-request", { text: "the resource is too long or holds tabs or line breaks" }),
+    );
+    return;
+  }
+  const resource = asked || `relais-${randomBytes(6).toString("hex")}`;
+  const user = state.user ?? "";
+  // RFC 6120 7.7.2.2: a resource already in use. Like Prosody's default, the new session takes it over:
+  // the old one is usually a client that lost its socket and did not resume.
+  for (const s of await sessionsOf(user)) {
+    if (s.resource === resource && s.connectionId !== turn.connectionId) {
+      await retireSession(s, {
+        streamError: ["conflict", "replaced by a new session with the same resource"],
+      });
+    }
+  }
+  state.resource = resource;
+  state.phase = "bound";
+  sendStanza(
+    turn,
+    xml(
+      "iq",
+      { type: "result", id: iq.attrs.id },
+      xml("bind", { xmlns: NS_BIND }, xml("jid", {}, `${user}/${resource}`)),
+    ),
+  );
+}

@@ -1,0 +1,28 @@
+import { closeConnection, postFrames } from "../connections";
+import { goOffline } from "../features/presence";
+import { route } from "../routing/router";
+import { parseStored } from "../stored-xml";
+import { type StreamErrorCondition, streamErrorFrames } from "../stream-errors";
+import type { SessionRecord } from "./state";
+import { deleteSession } from "./store";
+
+/**
+ * Ends a session for good: its socket closed (with a stream error if given), its item deleted, its
+ * contacts told it went offline, and stanzas it had not acknowledged (XEP-0198) routed again as if it
+ * had never existed, so that a message reaches another resource or offline storage instead of being lost.
+ */
+export async function retireSession(
+  record: SessionRecord,
+  opts: { streamError?: [StreamErrorCondition, string]; socketAlreadyGone?: boolean } = {},
+): Promise<void> {
+  if (opts.streamError && !opts.socketAlreadyGone && !record.detached) {
+    await postFrames(record.connectionId, streamErrorFrames(...opts.streamError));
+    await closeConnection(record.connectionId);
+  }
+  await deleteSession(record.connectionId);
+  if (record.state.available) await goOffline(record.state);
+  for (const frame of record.smQueue) {
+    const stanza = parseStored(frame);
+    if (stanza.name === "message") await route(stanza);
+  }
+}

@@ -1,0 +1,241 @@
+import { randomUUID } from "node:crypto";
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { documents } from "../../aws/clients";
+import { tableName } from "../../aws/resources";
+import { newSessionState, type PendingFrame, type SessionRecord, type SessionState } from "./state";
+
+// Serialising a connection's frames without trusting invocation order (API Gateway may run two
+// $default invocations of one connection at once):
+//   - an invocation takes a lease on the session item with one conditional UpdateItem, which also
+//     returns the state and takes the frames other invocations handed over meanwhile;
+//   - an invocation that finds the lease taken appends its frame to the item's `pending` list, on
+//     condition the lease is still held, and returns: the holder processes it;
+//   - the holder releases with its new state on condition that `pending` is empty; if a frame
+//     arrived, it takes it and goes on.
+// Uncontended, a frame costs two DynamoDB writes. See README "Ordering frames".
+
+/** Longer than the frame function's timeout, so a crashed holder's lease lapses and the next frame takes over. */
+export const LEASE_MS = 30_000;
+/** How long a connection's item lives without activity: API Gateway's 2 h limit, plus resumption time. */
+export const SESSION_TTL_SECONDS = 2 * 3600 + 15 * 60;
+
+const table = () => tableName("Sessions");
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+function isConditionFailure(err: unknown): boolean {
+  return (err as Error).name === "ConditionalCheckFailedException";
+}
+
+export function toRecord(item: Record<string, unknown>): SessionRecord {
+  return {
+    connectionId: String(item.connectionId),
+    state: item.st ? (JSON.parse(String(item.st)) as SessionState) : newSessionState(),
+    bareJid: item.bareJid as string | undefined,
+    resource: item.resource as string | undefined,
+    available: item.available === true,
+    priority: Number(item.priority ?? 0),
+    smEnabled: item.smEnabled === true,
+    detached: item.detached === true,
+    detachedAt: item.detachedAt === undefined ? undefined : Number(item.detachedAt),
+    smBase: Number(item.smBase ?? 1),
+    smQueue: (item.smQueue as string[] | undefined) ?? [],
+    pending: (item.pending as PendingFrame[] | undefined) ?? [],
+    connectedAt: Number(item.connectedAt ?? 0),
+  };
+}
+
+export async function createSession(connectionId: string, connectedAt: number): Promise<void> {
+  await documents().send(
+    new PutCommand({
+      TableName: table(),
+      Item: {
+        connectionId,
+        st: JSON.stringify(newSessionState()),
+        connectedAt,
+        expiresAt: nowSeconds() + SESSION_TTL_SECONDS,
+      },
+      ConditionExpression: "attribute_not_exists(connectionId)",
+    }),
+  );
+}
+
+export async function getSession(connectionId: string): Promise<SessionRecord | undefined> {
+  const out = await documents().send(
+    new GetCommand({ TableName: table(), Key: { connectionId }, ConsistentRead: true }),
+  );
+  return out.Item ? toRecord(out.Item) : undefined;
+}
+
+export type Lease =
+  | { kind: "held"; leaseId: string; record: SessionRecord; frames: PendingFrame[] }
+  | { kind: "handed-over" }
+  | { kind: "no-session" };
+
+/**
+ * Takes the session's lease to process `frame`, or hands the frame to the current holder. With the
+ * lease come the frames handed over before it (older than `frame`, so they come first).
+ */
+export async function acquireOrHandOver(connectionId: string, frame: PendingFrame): Promise<Lease> {
+  const leaseId = randomUUID();
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const now = Date.now();
+    try {
+      const out = await documents().send(
+        new UpdateCommand({
+          TableName: table(),
+          Key: { connectionId },
+          UpdateExpression: "SET leaseId = :me, leaseUntil = :until REMOVE pending",
+          ConditionExpression:
+            "attribute_exists(connectionId) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)",
+          ExpressionAttributeValues: { ":me": leaseId, ":until": now + LEASE_MS, ":now": now },
+          ReturnValues: "ALL_OLD",
+        }),
+      );
+      const record = toRecord(out.Attributes ?? {});
+      return { kind: "held", leaseId, record, frames: [...record.pending, frame] };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    try {
+      await documents().send(
+        new UpdateCommand({
+          TableName: table(),
+          Key: { connectionId },
+          UpdateExpression: "SET pending = list_append(if_not_exists(pending, :empty), :f)",
+          ConditionExpression: "attribute_exists(connectionId) AND leaseUntil >= :now",
+          ExpressionAttributeValues: { ":empty": [], ":f": [frame], ":now": now },
+        }),
+      );
+      return { kind: "handed-over" };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    // Neither: the item is gone, or the lease was released between our two writes. Look which.
+    const exists = await documents().send(
+      new GetCommand({ TableName: table(), Key: { connectionId }, ProjectionExpression: "connectionId" }),
+    );
+    if (!exists.Item) return { kind: "no-session" };
+  }
+  throw new Error(`session ${connectionId}: could not take the lease nor hand the frame over`);
+}
+
+/** The routing attributes derived from the state, kept top-level for the byJid index and deliveries. */
+function routingAttributes(state: SessionState): Record<string, unknown> {
+  const bound = state.phase === "bound" && state.user && state.resource;
+  return {
+    bareJid: bound ? state.user : undefined,
+    resource: bound ? state.resource : undefined,
+    available: state.available,
+    priority: state.priority,
+    smEnabled: state.sm !== undefined,
+  };
+}
+
+/**
+ * Writes the new state and releases the lease, unless frames were handed over meanwhile: then they
+ * are returned (and taken off the item) for the holder to process before trying again.
+ */
+export async function releaseOrTakeMore(
+  connectionId: string,
+  leaseId: string,
+  state: SessionState,
+  /** Acknowledged stanzas to drop from the head of the XEP-0198 queue, and the new head's number. */
+  ack?: { drop: number; base: number },
+): Promise<PendingFrame[] | "released" | "lost"> {
+  const attrs = routingAttributes(state);
+  const sets = ["st = :st", "expiresAt = :exp"];
+  const removes = ["leaseId", "leaseUntil"];
+  const values: Record<string, unknown> = {
+    ":st": JSON.stringify(state),
+    ":exp": nowSeconds() + SESSION_TTL_SECONDS,
+    ":me": leaseId,
+  };
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined) removes.push(k);
+    else {
+      sets.push(`${k} = :${k}`);
+      values[`:${k}`] = v;
+    }
+  }
+  if (ack) {
+    for (let i = 0; i < ack.drop; i++) removes.push(`smQueue[${i}]`);
+    sets.push("smBase = :base");
+    values[":base"] = ack.base;
+  }
+  try {
+    await documents().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { connectionId },
+        UpdateExpression: `SET ${sets.join(", ")} REMOVE ${removes.join(", ")}`,
+        ConditionExpression: "leaseId = :me AND attribute_not_exists(pending)",
+        ExpressionAttributeValues: values,
+      }),
+    );
+    return "released";
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+  }
+  try {
+    const out = await documents().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { connectionId },
+        UpdateExpression: "SET leaseUntil = :until REMOVE pending",
+        ConditionExpression: "leaseId = :me",
+        ExpressionAttributeValues: { ":me": leaseId, ":until": Date.now() + LEASE_MS },
+        ReturnValues: "ALL_OLD",
+      }),
+    );
+    return toRecord(out.Attributes ?? {}).pending;
+  } catch (err) {
+    if (isConditionFailure(err)) return "lost";
+    throw err;
+  }
+}
+
+/** Bound sessions of an account, for routing. Detached ones are included: they may be resumed. */
+export async function sessionsOf(bareJid: string): Promise<SessionRecord[]> {
+  const out = await documents().send(
+    new QueryCommand({
+      TableName: table(),
+      IndexName: "byJid",
+      KeyConditionExpression: "bareJid = :j",
+      ExpressionAttributeValues: { ":j": bareJid },
+    }),
+  );
+  const now = nowSeconds();
+  return (out.Items ?? []).filter((i) => Number(i.expiresAt ?? now + 1) > now).map(toRecord);
+}
+
+/**
+ * Appends `stanzas` to a XEP-0198 session's queue of unacknowledged stanzas, before they are sent.
+ * Entry i of the queue has sequence number smBase + i; only the lease holder removes from the head.
+ * Returns false when the session is gone or its queue is full.
+ */
+export async function enqueueForAck(
+  connectionId: string,
+  stanzas: readonly string[],
+  maxQueued: number,
+): Promise<boolean> {
+  try {
+    await documents().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { connectionId },
+        UpdateExpression: "SET smQueue = list_append(if_not_exists(smQueue, :empty), :items)",
+        ConditionExpression:
+          "attribute_exists(connectionId) AND (attribute_not_exists(smQueue) OR size(smQueue) < :max)",
+        ExpressionAttributeValues: { ":empty": [], ":items": [...stanzas], ":max": maxQueued },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionFailure(err)) return false;
+    throw err;
+  }
+}
+
+export async function deleteSession(connectionId: string): Promise<void> {
+  await documents().send(new DeleteCommand({ TableName: table(), Key: { connectionId } }));
+}
