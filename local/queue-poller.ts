@@ -22,9 +22,9 @@ export interface QueuePollerOptions {
   queueUrl: string;
   queueArn: string;
   fifo: boolean;
-  /** Records per invocation; FIFO event sources allow at most 10. */
+  /** Records per invocation: 1-10000, at most 10 on FIFO queues, above 10 only with a batching window. */
   batchSize: number;
-  /** Lambda's MaximumBatchingWindowInSeconds: how long to keep gathering once a message arrived. */
+  /** Lambda's MaximumBatchingWindowInSeconds (0-300): how long to keep gathering once a message arrived. Ignored on FIFO queues, as Lambda does. */
   batchingWindowSeconds: number;
   handler: SqsBatchHandler;
   functionName: string;
@@ -162,10 +162,29 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
     signal.addEventListener("abort", done, { once: true });
   });
 
+/** Rejects what CreateEventSourceMapping would reject, so a bad manifest entry fails locally too. */
+function checkMapping(o: QueuePollerOptions): void {
+  const bad = (why: string): never => {
+    throw new RangeError(`event source mapping for ${o.functionName}: ${why}`);
+  };
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1)
+    bad(`batchSize ${o.batchSize} must be a positive integer`);
+  if (o.fifo && o.batchSize > MAX_RECEIVE)
+    bad(`batchSize ${o.batchSize} exceeds 10, the maximum for FIFO queues`);
+  if (o.batchSize > 10_000) bad(`batchSize ${o.batchSize} exceeds 10000`);
+  if (o.batchingWindowSeconds < 0 || o.batchingWindowSeconds > 300)
+    bad("batchingWindowSeconds must be 0-300");
+  if (!o.fifo && o.batchSize > MAX_RECEIVE && o.batchingWindowSeconds < 1) {
+    bad(`batchSize ${o.batchSize} above 10 needs batchingWindowSeconds of at least 1`);
+  }
+}
+
 export function startQueuePoller(opts: QueuePollerOptions): QueuePoller {
   const region = opts.region ?? "us-east-1";
-  const batchSize = Math.max(1, opts.fifo ? Math.min(opts.batchSize, MAX_RECEIVE) : opts.batchSize);
-  const windowMs = Math.max(0, opts.batchingWindowSeconds) * 1000;
+  checkMapping(opts);
+  const batchSize = opts.batchSize;
+  // Lambda ignores the batching window on FIFO queues (it is "not supported" there).
+  const windowMs = opts.fifo ? 0 : opts.batchingWindowSeconds * 1000;
   const pollWait = Math.min(20, Math.max(0, opts.pollWaitSeconds ?? 20));
   const timeoutSeconds = opts.timeoutSeconds ?? 30;
   const onError = opts.onError ?? ((err: unknown) => console.error(`[poller ${opts.functionName}]`, err));

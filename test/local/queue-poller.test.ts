@@ -98,6 +98,28 @@ describe("recordsToKeep (Lambda's partial batch response rules)", () => {
   });
 });
 
+describe("startQueuePoller configuration", () => {
+  it("rejects the mappings Lambda rejects", () => {
+    const base = {
+      client: localSqsClient("http://127.0.0.1:9"),
+      queueUrl: "http://127.0.0.1:9/000000000000/q",
+      queueArn: "arn:aws:sqs:us-east-1:000000000000:q",
+      handler: async () => {},
+      functionName: "F",
+    };
+    expect(() => startQueuePoller({ ...base, fifo: true, batchSize: 11, batchingWindowSeconds: 0 })).toThrow(
+      /FIFO/,
+    );
+    expect(() => startQueuePoller({ ...base, fifo: false, batchSize: 50, batchingWindowSeconds: 0 })).toThrow(
+      /window/i,
+    );
+    expect(() => startQueuePoller({ ...base, fifo: false, batchSize: 0, batchingWindowSeconds: 0 })).toThrow(
+      /positive/,
+    );
+    base.client.destroy();
+  });
+});
+
 describe("startQueuePoller against fauxqs", () => {
   let dataDir: string;
   let sqs: SqsEmulator;

@@ -100,7 +100,12 @@ describe("startSqs (fauxqs)", () => {
     expect(sqs.queueUrl("Ordered")).toBe(`${sqs.endpoint}/000000000000/Ordered.fifo`);
     expect(sqs.queueArn("Plain")).toBe("arn:aws:sqs:us-east-1:000000000000:Plain");
     // Unknown to ensureQueues so far: falls back to infra/manifest.ts.
-    expect(sqs.queueUrl("Fanout")).toBe(`${sqs.endpoint}/000000000000/Fanout.fifo`);
+    for (const def of manifestQueues as readonly QueueDef[]) {
+      expect(sqs.queueUrl(def.name)).toBe(
+        `${sqs.endpoint}/000000000000/${def.name}${def.fifo ? ".fifo" : ""}`,
+      );
+    }
+    expect(() => sqs.queueUrl("NoSuchQueue")).toThrow(/no queue named/);
     await expect(startSqs({ port: sqs.port, dataDir })).rejects.toBeInstanceOf(PortInUseError);
   });
 
@@ -129,13 +134,19 @@ describe("startSqs (fauxqs)", () => {
 
   it("creates the manifest's own queues", async () => {
     await sqs.ensureQueues(manifestQueues);
-    const attrs = await client.send(
-      new GetQueueAttributesCommand({ QueueUrl: sqs.queueUrl("Fanout"), AttributeNames: ["All"] }),
-    );
-    expect(attrs.Attributes?.FifoQueue).toBe("true");
-    expect(JSON.parse(attrs.Attributes?.RedrivePolicy ?? "{}").deadLetterTargetArn).toBe(
-      sqs.queueArn("FanoutDlq"),
-    );
+    for (const def of manifestQueues as readonly QueueDef[]) {
+      const attrs = await client.send(
+        new GetQueueAttributesCommand({ QueueUrl: sqs.queueUrl(def.name), AttributeNames: ["All"] }),
+      );
+      expect(attrs.Attributes?.VisibilityTimeout).toBe(String(def.visibilityTimeoutSeconds));
+      expect(attrs.Attributes?.FifoQueue).toBe(def.fifo ? "true" : undefined);
+      if (def.deadLetter) {
+        expect(JSON.parse(attrs.Attributes?.RedrivePolicy ?? "{}")).toEqual({
+          deadLetterTargetArn: sqs.queueArn(def.deadLetter.queue),
+          maxReceiveCount: def.deadLetter.maxReceiveCount,
+        });
+      }
+    }
   });
 
   it("standard queue: SendMessageBatch, ReceiveMessage of 10, DeleteMessageBatch", async () => {
