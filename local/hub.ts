@@ -17,6 +17,7 @@ import {
   tableEnvVar,
   tables,
 } from "../infra/manifest";
+import { ensureTenantDomain } from "../shared/directory/domains";
 import { probeComponent, registerRuntimeCheck } from "../shared/health";
 import { startWebSocketEmulator, type WsRouteHandler } from "./apigw-websocket";
 import type { HubConfig } from "./config";
@@ -141,6 +142,8 @@ export async function startHub(config: HubConfig, log: (line: string) => void = 
     });
     await ensureTables(ddbClient, plan.tables, (name) => name);
     await sqsEmu.ensureQueues(plan.queues);
+    // Until the tenant API exists, each configured domain is a tenant of its own.
+    for (const domain of config.domains) await ensureTenantDomain(`local-${domain}`, domain, domain);
 
     const sweeper = startTtlSweeper({
       client: ddbClient,

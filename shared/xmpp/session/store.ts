@@ -150,10 +150,13 @@ export async function releaseOrTakeMore(
     ":exp": nowSeconds() + SESSION_TTL_SECONDS,
     ":me": leaseId,
   };
+  // Attribute names go through placeholders: "resource" is a DynamoDB reserved word.
+  const names: Record<string, string> = {};
   for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined) removes.push(k);
+    names[`#${k}`] = k;
+    if (v === undefined) removes.push(`#${k}`);
     else {
-      sets.push(`${k} = :${k}`);
+      sets.push(`#${k} = :${k}`);
       values[`:${k}`] = v;
     }
   }
@@ -169,6 +172,7 @@ export async function releaseOrTakeMore(
         Key: { connectionId },
         UpdateExpression: `SET ${sets.join(", ")} REMOVE ${removes.join(", ")}`,
         ConditionExpression: "leaseId = :me AND attribute_not_exists(pending)",
+        ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       }),
     );
