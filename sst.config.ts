@@ -17,6 +17,6 @@ export default $config({
   async run() {
     const { deploy } = await import("./infra/sst");
     // Passing sst.aws is also the type check that SST accepts every argument infra/ builds.
-    return deploy<$util.Output<string>>(sst.aws);
+    return deploy<$util.Output<string>>(sst.aws, sst.Secret);
   },
 });

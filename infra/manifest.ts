@@ -65,7 +65,21 @@ export interface FunctionDef {
   readonly queues: readonly string[];
   /** Whether it may post to WebSocket connections through the @connections API. */
   readonly postsToConnections: boolean;
+  /** Secrets (see `secrets`) the function reads from its environment. */
+  readonly secrets: readonly string[];
 }
+
+export interface SecretDef {
+  /** Logical name: an SST secret (`sst secret set <name> <value>`) on AWS, a file in the data directory locally. */
+  readonly name: string;
+  /** The environment variable that carries it to functions. */
+  readonly envVar: string;
+}
+
+export const secrets = [
+  // Keys the fake SCRAM salts of unknown accounts: must be stable, or a probe could tell who exists.
+  { name: "SaslSecret", envVar: "RELAIS_SASL_SECRET" },
+] as const satisfies readonly SecretDef[];
 
 /** Lambda runtime for every function: SST would otherwise pick its own default. */
 export const runtime = "nodejs20.x" as const;
@@ -123,6 +137,7 @@ export const functions = [
     tables: ["Sessions", "Directory"],
     queues: [],
     postsToConnections: false,
+    secrets: [],
   },
   {
     name: "XmppFrame",
@@ -133,6 +148,7 @@ export const functions = [
     tables: ["Sessions", "Directory"],
     queues: [],
     postsToConnections: true,
+    secrets: ["SaslSecret"],
   },
   {
     name: "XmppDisconnect",
@@ -143,6 +159,7 @@ export const functions = [
     tables: ["Sessions", "Directory"],
     queues: ["SessionExpiry"],
     postsToConnections: true,
+    secrets: [],
   },
   {
     name: "XmppSessionExpiry",
@@ -153,6 +170,7 @@ export const functions = [
     tables: ["Sessions", "Directory"],
     queues: [],
     postsToConnections: true,
+    secrets: [],
   },
   {
     name: "HttpApi",
@@ -163,6 +181,7 @@ export const functions = [
     tables: ["Sessions", "Directory"],
     queues: [],
     postsToConnections: false,
+    secrets: [],
   },
 ] as const satisfies readonly FunctionDef[];
 

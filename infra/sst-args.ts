@@ -34,11 +34,17 @@ export interface WebSocketTarget<V> {
   readonly managementEndpoint: V;
 }
 
+/** What functionArgs needs of a secret: sst.Secret fits. */
+export interface SecretTarget<V> {
+  readonly value: V;
+}
+
 /** The deployed resources a function may be linked to, by their manifest names. */
 export interface LinkTargets<V> {
   readonly tables: ReadonlyMap<string, TableTarget<V>>;
   readonly queues: ReadonlyMap<string, QueueTarget<V>>;
   readonly websocket: WebSocketTarget<V> | undefined;
+  readonly secrets: ReadonlyMap<string, SecretTarget<V> & { readonly envVar: string }>;
 }
 
 export type Seconds = `${number} seconds`;
@@ -62,7 +68,7 @@ export interface FunctionArgs<V> {
   readonly runtime: typeof runtime;
   readonly timeout: Seconds;
   readonly memory: `${number} MB`;
-  readonly link: (TableTarget<V> | QueueTarget<V> | WebSocketTarget<V>)[];
+  readonly link: (TableTarget<V> | QueueTarget<V> | WebSocketTarget<V> | SecretTarget<V>)[];
   readonly environment: Record<string, V>;
 }
 
@@ -188,6 +194,11 @@ export function functionArgs<V>(def: FunctionDef, targets: LinkTargets<V>): Func
     }
     environment[connectionsEndpointEnvVar] = targets.websocket.managementEndpoint;
     link.push(targets.websocket);
+  }
+  for (const name of def.secrets) {
+    const secret = target(targets.secrets, "secret", name, def.name);
+    environment[secret.envVar] = secret.value;
+    link.push(secret);
   }
   return {
     handler: handlerString(def.handler),

@@ -4,13 +4,14 @@
 // Node's globals into it) and tests can hand it recording doubles. That sst.aws fits
 // AwsComponents, i.e. that SST accepts every argument built here, is checked in sst.config.ts.
 
-import type { FunctionDef, QueueDef, TableDef } from "./manifest";
+import type { FunctionDef, QueueDef, SecretDef, TableDef } from "./manifest";
 import * as manifest from "./manifest";
 import {
   type FunctionArgs,
   functionArgs,
   type QueueArgs,
   type QueueTarget,
+  type SecretTarget,
   queueArgs,
   queueCreationOrder,
   type SubscriberArgs,
@@ -22,6 +23,7 @@ import {
 } from "./sst-args";
 
 export interface Manifest {
+  readonly secrets: readonly SecretDef[];
   readonly tables: readonly TableDef[];
   readonly queues: readonly QueueDef[];
   readonly functions: readonly FunctionDef[];
@@ -40,6 +42,9 @@ export interface AwsComponents<V> {
   readonly Function: new (name: string, args: FunctionArgs<V> & { url: true }) => { readonly url: V };
 }
 
+/** sst.Secret, which lives outside sst.aws. */
+export type SecretComponent<V> = new (name: string) => SecretTarget<V>;
+
 /** Logical name of the WebSocket API that carries XMPP (RFC 7395) streams. */
 export const webSocketApiName = "Xmpp";
 
@@ -48,7 +53,12 @@ export const webSocketApiName = "Xmpp";
  * function URL, queue subscription). Returns the app's outputs: the WebSocket URL and each HTTP
  * function's URL, keyed by logical name.
  */
-export function deploy<V>(aws: AwsComponents<V>, m: Manifest = manifest): Record<string, V> {
+export function deploy<V>(
+  aws: AwsComponents<V>,
+  Secret: SecretComponent<V>,
+  m: Manifest = manifest,
+): Record<string, V> {
+  const secrets = new Map(m.secrets.map((def) => [def.name, Object.assign(new Secret(def.name), { envVar: def.envVar })]));
   const tables = new Map(m.tables.map((def) => [def.name, new aws.Dynamo(def.name, tableArgs(def))]));
 
   const queueDefs = new Map(m.queues.map((def) => [def.name, def]));
@@ -63,7 +73,7 @@ export function deploy<V>(aws: AwsComponents<V>, m: Manifest = manifest): Record
   const outputs: Record<string, V> = {};
   if (websocket) outputs[webSocketApiName] = websocket.url;
 
-  const targets = { tables, queues, websocket };
+  const targets = { tables, queues, websocket, secrets };
   const routes = new Set<string>();
   for (const def of m.functions) {
     const args = functionArgs(def, targets);

@@ -14,6 +14,7 @@ import {
   queueDef,
   queueEnvVar,
   queues,
+  secrets,
   tableEnvVar,
   tables,
 } from "../infra/manifest";
@@ -56,7 +57,8 @@ export async function loadHandler(def: FunctionDef): Promise<Handler> {
 
 /** A secret kept in the data directory, made on first start (on AWS, secrets come from SST's secret store). */
 function localSecret(dataDir: string, name: string): string {
-  const file = join(dataDir, name);
+  mkdirSync(join(dataDir, "secrets"), { recursive: true });
+  const file = join(dataDir, "secrets", name);
   if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString("base64url"), { mode: 0o600 });
   return readFileSync(file, "utf8").trim();
 }
@@ -121,8 +123,8 @@ export async function startHub(config: HubConfig, log: (line: string) => void = 
       AWS_ENDPOINT_URL_SQS: sqsEmu.endpoint,
       [connectionsEndpointEnvVar]: connectionsUrl,
       RELAIS_DOMAINS: config.domains.join(","),
-      RELAIS_SASL_SECRET: localSecret(config.dataDir, "sasl-secret"),
     });
+    for (const secret of secrets) process.env[secret.envVar] = localSecret(config.dataDir, secret.name);
     for (const t of plan.tables) process.env[tableEnvVar(t.name)] = t.name;
     for (const q of plan.queues) process.env[queueEnvVar(q.name)] = sqsEmu.queueUrl(q.name);
 

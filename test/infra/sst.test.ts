@@ -19,6 +19,7 @@ import {
   type LinkTargets,
   type QueueArgs,
   type QueueTarget,
+  type SecretTarget,
   type QueueTrigger,
   queueArgs,
   queueCreationOrder,
@@ -40,12 +41,14 @@ const tableName = (name: string) => `phys-table-${name}`;
 const queueUrl = (name: string) => `https://sqs.test/${name}`;
 const queueArn = (name: string) => `arn:aws:sqs:test:${name}`;
 const managementEndpoint = "https://ws.test/$default";
+const secretValue = (name: string) => `secret-${name}`;
 
 function linkTargets(m: Manifest = manifest): LinkTargets<string> {
   return {
     tables: new Map(m.tables.map((t) => [t.name, { name: tableName(t.name) }])),
     queues: new Map(m.queues.map((q) => [q.name, { arn: queueArn(q.name), url: queueUrl(q.name) }])),
     websocket: { managementEndpoint },
+    secrets: new Map(m.secrets.map((d) => [d.name, { value: secretValue(d.name), envVar: d.envVar }])),
   };
 }
 
@@ -60,6 +63,7 @@ const queueFn = (trigger: Partial<QueueTrigger>, timeoutSeconds = 30): [Function
     tables: [],
     queues: [],
     postsToConnections: false,
+    secrets: [],
   };
   return [fn, t];
 };
@@ -198,6 +202,12 @@ describe("functionArgs", () => {
       expectedEnv[connectionsEndpointEnvVar] = managementEndpoint;
       expectedLinks.push({ managementEndpoint });
     }
+    for (const name of def.secrets) {
+      const secret = manifest.secrets.find((d) => d.name === name);
+      if (!secret) throw new Error(`function ${def.name} names unknown secret ${name}`);
+      expectedEnv[secret.envVar] = secretValue(name);
+      expectedLinks.push({ value: secretValue(name), envVar: secret.envVar });
+    }
     expect(args.environment).toEqual(expectedEnv);
     expect(args.link).toEqual(expectedLinks);
   });
@@ -269,10 +279,11 @@ function recordingAws() {
     routes: [] as { route: string; handler: FunctionArgs<string> }[],
     functions: [] as { name: string; args: FunctionArgs<string> & { url: true } }[],
     // The components themselves, which functions must be linked to.
-    targets: { tables: new Map(), queues: new Map(), websocket: undefined } as {
+    targets: { tables: new Map(), queues: new Map(), websocket: undefined, secrets: new Map() } as {
       tables: Map<string, TableTarget<string>>;
       queues: Map<string, QueueTarget<string>>;
       websocket: WebSocketTarget<string> | undefined;
+      secrets: Map<string, SecretTarget<string> & { envVar: string }>;
     },
   };
   const aws: AwsComponents<string> = {
@@ -319,12 +330,20 @@ function recordingAws() {
       }
     },
   };
-  return { aws, record };
+  // sst.Secret's stand-in; deploy() tags each with its environment variable.
+  const Secret = class {
+    readonly value: string;
+    constructor(name: string) {
+      this.value = secretValue(name);
+      record.targets.secrets.set(name, this as unknown as SecretTarget<string> & { envVar: string });
+    }
+  };
+  return { aws, Secret, record };
 }
 
 function expectOneComponentPerEntry(m: Manifest) {
-  const { aws, record } = recordingAws();
-  const outputs = deploy(aws, m);
+  const { aws, Secret, record } = recordingAws();
+  const outputs = deploy(aws, Secret, m);
 
   expect(record.tables.map((t) => t.name).sort()).toEqual(m.tables.map((t) => t.name).sort());
   for (const t of record.tables)
@@ -379,6 +398,7 @@ describe("deploy", () => {
 
   it("deploys whatever is added to the manifest, with no other change", () => {
     const extended: Manifest = {
+      secrets: manifest.secrets,
       tables: [...tables, { name: "Audit", partitionKey: { name: "id", type: "S" }, globalIndexes: [] }],
       queues: [
         // Listed before its DLQ on purpose: deploy must still create the DLQ first.
@@ -411,8 +431,8 @@ describe("deploy", () => {
   it("refuses two functions on one WebSocket route", () => {
     const ws = functions.find((f) => f.trigger.kind === "websocket");
     if (!ws) throw new Error("the manifest has no WebSocket function");
-    const { aws } = recordingAws();
-    expect(() => deploy(aws, { ...manifest, functions: [ws, { ...ws, name: "Twin" }] })).toThrow(
+    const { aws, Secret } = recordingAws();
+    expect(() => deploy(aws, Secret, { ...manifest, functions: [ws, { ...ws, name: "Twin" }] })).toThrow(
       /handled twice \(Twin\)/,
     );
   });
