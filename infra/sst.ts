@@ -11,9 +11,9 @@ import {
   functionArgs,
   type QueueArgs,
   type QueueTarget,
-  type SecretTarget,
   queueArgs,
   queueCreationOrder,
+  type SecretTarget,
   type SubscriberArgs,
   subscriberArgs,
   type TableArgs,
@@ -58,7 +58,9 @@ export function deploy<V>(
   Secret: SecretComponent<V>,
   m: Manifest = manifest,
 ): Record<string, V> {
-  const secrets = new Map(m.secrets.map((def) => [def.name, Object.assign(new Secret(def.name), { envVar: def.envVar })]));
+  const secrets = new Map(
+    m.secrets.map((def) => [def.name, Object.assign(new Secret(def.name), { envVar: def.envVar })]),
+  );
   const tables = new Map(m.tables.map((def) => [def.name, new aws.Dynamo(def.name, tableArgs(def))]));
 
   const queueDefs = new Map(m.queues.map((def) => [def.name, def]));

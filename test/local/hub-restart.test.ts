@@ -25,7 +25,9 @@ describe("local hub restart", () => {
       await sqs().send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: JSON.stringify({ i }) }));
     }
     // One message received (in flight) when the hub stops: it must come back, not vanish.
-    const inFlight = await sqs().send(new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 1, VisibilityTimeout: 600 }));
+    const inFlight = await sqs().send(
+      new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 1, VisibilityTimeout: 600 }),
+    );
     expect(inFlight.Messages).toHaveLength(1);
     await first.stop(false);
 
@@ -35,13 +37,20 @@ describe("local hub restart", () => {
     );
     expect(item.Item?.value).toBe(42);
     const attrs = await sqs().send(
-      new GetQueueAttributesCommand({ QueueUrl: queueUrl("SessionExpiryDlq"), AttributeNames: ["ApproximateNumberOfMessages"] }),
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl("SessionExpiryDlq"),
+        AttributeNames: ["ApproximateNumberOfMessages"],
+      }),
     );
     expect(Number(attrs.Attributes?.ApproximateNumberOfMessages)).toBe(3);
     const bodies: number[] = [];
     for (let attempt = 0; attempt < 5 && bodies.length < 3; attempt++) {
       const got = await sqs().send(
-        new ReceiveMessageCommand({ QueueUrl: queueUrl("SessionExpiryDlq"), MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl("SessionExpiryDlq"),
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+        }),
       );
       for (const m of got.Messages ?? []) bodies.push((JSON.parse(m.Body ?? "{}") as { i: number }).i);
     }
