@@ -7,6 +7,9 @@ const log = (line: string) => console.log(`[relais] ${line}`);
 
 async function main(): Promise<void> {
   const started = Date.now();
+  // The locked SDK version supports Node 20; its notice about releases after January 2027 (Node 22
+  // only) is for whoever upgrades it, not for someone starting the hub.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const config = loadConfig();
   log(`starting (data in ${config.dataDir})`);
   const hub = await startHub(config, log);
