@@ -32,13 +32,16 @@ async function main(): Promise<void> {
     ].join("\n"),
   );
 
-  let stopping = false;
+  let stoppingSince = 0;
   const stop = (signal: string) => {
-    if (stopping) {
+    if (stoppingSince) {
+      // One Ctrl-C arrives twice: from the terminal to the whole process group, and relayed by tsx.
+      // Only a second press, later, means "stop waiting".
+      if (Date.now() - stoppingSince < 1000) return;
       log("second signal: exiting now");
       process.exit(130);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     log(`${signal}: stopping`);
     hub.stop().then(
       () => {
