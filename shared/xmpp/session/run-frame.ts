@@ -1,10 +1,14 @@
+import { randomBytes } from "node:crypto";
+import { xml } from "@xmpp/xml";
 import { closeConnection, postFrames } from "../connections";
+import { NS_FRAMING } from "../namespaces";
 import { MAX_UNACKED } from "../routing/outbound";
+import { streamErrorFrames } from "../stream-errors";
 import "../server";
-import type { SessionState } from "./state";
-import { acquireOrHandOver, enqueueForAck, releaseOrTakeMore } from "./store";
+import type { PendingFrame, SessionState } from "./state";
+import { acquireOrHandOver, enqueueForAck, releaseOrTakeMore, takePending } from "./store";
 import { handleFrame } from "./stream";
-import { newTurn, type Turn } from "./turn";
+import { newTurn, sendNonza, type Turn } from "./turn";
 
 export interface InboundFrame {
   readonly connectionId: string;
@@ -12,6 +16,37 @@ export interface InboundFrame {
   /** When API Gateway received it, and its message id: the order of frames handed over. */
   readonly receivedAt: number;
   readonly messageId: string;
+  /** A binary message that is not UTF-8 (body: its base64). */
+  readonly invalid?: true;
+}
+
+/**
+ * How long after API Gateway received a frame its holder waits for frames received before it, whose
+ * invocations may reach DynamoDB later (RFC 6120 10.1: a client's stanzas are processed in order).
+ * RELAIS_FRAME_REORDER_MS overrides it; 0 turns the wait off.
+ */
+export function reorderWindowMs(): number {
+  const set = process.env.RELAIS_FRAME_REORDER_MS;
+  const raw = set ? Number(set) : Number.NaN;
+  return Number.isFinite(raw) && raw >= 0 ? raw : DEFAULT_REORDER_WINDOW_MS;
+}
+const DEFAULT_REORDER_WINDOW_MS = 40;
+
+/** Waits out the reorder window of `frames`, then adds what was handed over meanwhile, in receipt order. */
+async function settle(
+  connectionId: string,
+  leaseId: string,
+  frames: PendingFrame[],
+): Promise<PendingFrame[]> {
+  const window = reorderWindowMs();
+  if (window > 0) {
+    const latest = Math.max(...frames.map((f) => f.at));
+    const wait = latest + window - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, window)));
+    frames = [...frames, ...(await takePending(connectionId, leaseId))];
+  }
+  // Stable: frames received in the same millisecond keep the order they were handed over in.
+  return frames.sort((a, b) => a.at - b.at);
 }
 
 /**
@@ -24,36 +59,68 @@ export async function processFrame(frame: InboundFrame): Promise<void> {
     body: frame.body,
     at: frame.receivedAt,
     id: frame.messageId,
+    ...(frame.invalid && { invalid: true as const }),
   });
   if (lease.kind === "no-session") return closeConnection(connectionId);
   if (lease.kind === "handed-over") return;
 
   const record = lease.record;
   let state: SessionState = record.state;
-  let ack: Turn["ack"];
+  // XEP-0198 acknowledgements not yet written: the head of the queue moves only when the holder
+  // saves, so the turns of one lease see the head as their predecessors left it.
+  let smBase = record.smBase;
+  let dropped = 0;
   const after: Turn["after"] = [];
   let closing = false;
-  let frames = [...lease.frames].sort((a, b) => a.at - b.at);
+  let frames = await settle(connectionId, lease.leaseId, [...lease.frames]);
   for (;;) {
     for (const f of frames) {
-      const turn = newTurn(connectionId, { ...record, state });
-      await handleFrame(turn, f.body);
+      const turn = newTurn(connectionId, {
+        ...record,
+        state,
+        smBase,
+        smQueue: record.smQueue.slice(Math.max(0, smBase - record.smBase)),
+      });
+      if (f.invalid) notUtf8(turn);
+      else await handleFrame(turn, f.body);
       const delivered = await flush(turn);
       state = turn.state;
-      ack = turn.ack ?? ack;
+      if (turn.ack) {
+        dropped += turn.ack.drop;
+        smBase = turn.ack.base;
+      }
       if (delivered) after.push(...turn.after);
       if (turn.closing || !delivered) {
         closing = true;
         break;
       }
     }
+    const ack = smBase !== record.smBase || dropped > 0 ? { drop: dropped, base: smBase } : undefined;
     const released = await releaseOrTakeMore(connectionId, lease.leaseId, state, ack);
     if (released === "released" || released === "lost" || closing) break;
-    frames = released;
-    ack = undefined;
+    dropped = 0;
+    frames = await settle(connectionId, lease.leaseId, released);
   }
   for (const task of after) await task();
   if (closing) await closeConnection(connectionId);
+}
+
+/** RFC 6120 11.6 and 4.9.3.22: bytes that are not UTF-8 end the stream (opened first, RFC 7395 3.6). */
+function notUtf8(turn: Turn): void {
+  if (turn.state.phase === "connected") {
+    sendNonza(
+      turn,
+      xml("open", {
+        xmlns: NS_FRAMING,
+        id: randomBytes(9).toString("base64url"),
+        version: "1.0",
+        "xml:lang": "en",
+      }),
+    );
+  }
+  for (const f of streamErrorFrames("unsupported-encoding", "the message is not valid UTF-8 (RFC 6120 11.6)"))
+    sendNonza(turn, f);
+  turn.closing = true;
 }
 
 /** Sends the turn's frames to its connection; XEP-0198 stanzas are counted first. False: socket gone. */

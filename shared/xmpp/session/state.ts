@@ -43,7 +43,10 @@ export const newSessionState = (): SessionState => ({
 
 /** One frame handed to the invocation currently holding the session's lease. */
 export interface PendingFrame {
+  /** The text of the frame; for a binary message whose bytes are not UTF-8, their base64 (see `invalid`). */
   readonly body: string;
+  /** A binary message that is not UTF-8: answered unsupported-encoding in its turn (RFC 6120 11.6). */
+  readonly invalid?: true;
   readonly at: number;
   readonly id: string;
 }

@@ -12,7 +12,12 @@ import { newSessionState, type PendingFrame, type SessionRecord, type SessionSta
 //     condition the lease is still held, and returns: the holder processes it;
 //   - the holder releases with its new state on condition that `pending` is empty; if a frame
 //     arrived, it takes it and goes on.
-// Uncontended, a frame costs two DynamoDB writes. See README "Ordering frames".
+// Serialised is not yet ordered: the invocation that wins the lease may hold a later frame than one
+// still on its way. So the holder first waits until its frames are REORDER_WINDOW_MS old, takes what
+// was handed over meanwhile (takePending), and processes all by API Gateway's receipt time. Frames
+// received in the same millisecond have no order API Gateway tells; they keep the order their
+// invocations reached DynamoDB in.
+// Uncontended, a frame costs two DynamoDB writes and one read. See README "Ordering frames".
 
 /** Longer than the frame function's timeout, so a crashed holder's lease lapses and the next frame takes over. */
 export const LEASE_MS = 30_000;
@@ -92,6 +97,7 @@ export async function acquireOrHandOver(connectionId: string, frame: PendingFram
         }),
       );
       const record = toRecord(out.Attributes ?? {});
+      // Frames left by a holder that lost its lease landed before ours: they come first among equals.
       return { kind: "held", leaseId, record, frames: [...record.pending, frame] };
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
@@ -117,6 +123,38 @@ export async function acquireOrHandOver(connectionId: string, frame: PendingFram
     if (!exists.Item) return { kind: "no-session" };
   }
   throw new Error(`session ${connectionId}: could not take the lease nor hand the frame over`);
+}
+
+/**
+ * Frames handed over to the lease holder `leaseId` so far, taken off the item; [] when there are none.
+ * A consistent read first, so that the common case (nothing handed over) costs a read, not a write.
+ */
+export async function takePending(connectionId: string, leaseId: string): Promise<PendingFrame[]> {
+  const seen = await documents().send(
+    new GetCommand({
+      TableName: table(),
+      Key: { connectionId },
+      ConsistentRead: true,
+      ProjectionExpression: "leaseId, pending",
+    }),
+  );
+  if (seen.Item?.leaseId !== leaseId || !seen.Item?.pending) return [];
+  try {
+    const out = await documents().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { connectionId },
+        UpdateExpression: "REMOVE pending",
+        ConditionExpression: "leaseId = :me",
+        ExpressionAttributeValues: { ":me": leaseId },
+        ReturnValues: "ALL_OLD",
+      }),
+    );
+    return toRecord(out.Attributes ?? {}).pending;
+  } catch (err) {
+    if (isConditionFailure(err)) return [];
+    throw err;
+  }
 }
 
 /** The routing attributes derived from the state, kept top-level for the byJid index and deliveries. */
@@ -180,14 +218,24 @@ export async function releaseOrTakeMore(
   } catch (err) {
     if (!isConditionFailure(err)) throw err;
   }
+  // Frames arrived meanwhile: keep the lease and take them. The acknowledgement is written now, or it
+  // would be lost (the next release only carries the acknowledgements of the next frames).
+  const takeSets = ["leaseUntil = :until"];
+  const takeRemoves = ["pending"];
+  const takeValues: Record<string, unknown> = { ":me": leaseId, ":until": Date.now() + LEASE_MS };
+  if (ack) {
+    for (let i = 0; i < ack.drop; i++) takeRemoves.push(`smQueue[${i}]`);
+    takeSets.push("smBase = :base");
+    takeValues[":base"] = ack.base;
+  }
   try {
     const out = await documents().send(
       new UpdateCommand({
         TableName: table(),
         Key: { connectionId },
-        UpdateExpression: "SET leaseUntil = :until REMOVE pending",
+        UpdateExpression: `SET ${takeSets.join(", ")} REMOVE ${takeRemoves.join(", ")}`,
         ConditionExpression: "leaseId = :me",
-        ExpressionAttributeValues: { ":me": leaseId, ":until": Date.now() + LEASE_MS },
+        ExpressionAttributeValues: takeValues,
         ReturnValues: "ALL_OLD",
       }),
     );
@@ -195,6 +243,28 @@ export async function releaseOrTakeMore(
   } catch (err) {
     if (isConditionFailure(err)) return "lost";
     throw err;
+  }
+}
+
+/**
+ * Waits until nobody holds the session's lease (or the item is gone), at most `maxMs`. $disconnect
+ * reads the state to decide between detaching and ending the session: read under a holder, it could be
+ * older than what the client was already sent (an <enabled/> whose state is not saved yet).
+ */
+export async function waitForRelease(connectionId: string, maxMs = 10_000): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  for (;;) {
+    const out = await documents().send(
+      new GetCommand({
+        TableName: table(),
+        Key: { connectionId },
+        ConsistentRead: true,
+        ProjectionExpression: "leaseUntil",
+      }),
+    );
+    const until = out.Item?.leaseUntil;
+    if (until === undefined || Number(until) < Date.now() || Date.now() > deadline) return;
+    await new Promise((r) => setTimeout(r, 25));
   }
 }
 

@@ -13,8 +13,17 @@ import { sendNonza, type Turn } from "./turn";
 // XEP-0198 stream management. Outbound stanzas are counted where they are sent (store.enqueueForAck);
 // this module answers the nonzas and moves a session to a new connection on resumption.
 
-/** Seconds a detached session waits for its client to resume (announced as 'max'). */
+/** Seconds a detached session waits for its client to resume (announced as 'max'), by default. */
 export const RESUME_WINDOW_SECONDS = 300;
+
+/**
+ * The resumption window: RELAIS_SM_RESUME_SECONDS when set (tests shorten it), else 300 s. Read at each
+ * use, not at import, so that one process can run hubs with different windows. SQS delays at most 900 s.
+ */
+export function resumeWindowSeconds(): number {
+  const raw = Number(process.env.RELAIS_SM_RESUME_SECONDS);
+  return Number.isInteger(raw) && raw > 0 ? Math.min(raw, 900) : RESUME_WINDOW_SECONDS;
+}
 
 const pointerKey = (smId: string) => ({ connectionId: `sm#${smId}` });
 
@@ -40,7 +49,7 @@ export async function enable(turn: Turn, el: Element): Promise<void> {
   const enabled = xml("enabled", { xmlns: NS_SM, id });
   if (resumable) {
     enabled.attrs.resume = "true";
-    enabled.attrs.max = String(RESUME_WINDOW_SECONDS);
+    enabled.attrs.max = String(resumeWindowSeconds());
   }
   sendNonza(turn, enabled);
 }
@@ -51,12 +60,18 @@ export function request(turn: Turn): void {
 }
 
 /** The client acknowledged `h` stanzas in all: drop those from the queue. */
-export function acknowledge(turn: Turn, el: Element): void {
+export async function acknowledge(turn: Turn, el: Element): Promise<void> {
   if (!turn.state.sm) return;
   const h = Number(el.attrs.h);
   const { smBase, smQueue } = turn.record;
-  const sent = smBase - 1 + smQueue.length;
+  let sent = smBase - 1 + smQueue.length;
   if (!Number.isSafeInteger(h) || h < 0) return;
+  // The record was read when the lease was taken: stanzas counted since (this invocation's own, and
+  // deliveries from other sessions) are only in the item. Base plus length is the count of all sent.
+  if (h > sent) {
+    const fresh = await getSession(turn.connectionId);
+    if (fresh) sent = fresh.smBase - 1 + fresh.smQueue.length;
+  }
   if (h > sent) {
     // XEP-0198 5: an acknowledgement of more than was sent is a stream error.
     const app = xml("handled-count-too-high", { xmlns: NS_SM, h: String(h), "send-count": String(sent) });
@@ -98,12 +113,7 @@ export async function resume(turn: Turn, el: Element): Promise<void> {
     );
     const oldId = pointer.Item?.target as string | undefined;
     const old = oldId ? await getSession(oldId) : undefined;
-    if (
-      !old ||
-      !old.state.sm?.resumable ||
-      old.state.sm.id !== previd ||
-      old.state.user !== turn.state.user
-    ) {
+    if (!old?.state.sm?.resumable || old.state.sm.id !== previd || old.state.user !== turn.state.user) {
       sendNonza(turn, failed("item-not-found"));
       return;
     }
@@ -166,6 +176,8 @@ export async function resume(turn: Turn, el: Element): Promise<void> {
       throw err;
     }
     turn.state = state;
+    // Later frames of this lease count from the resumed queue's head, which the transaction just set.
+    turn.ack = { drop: 0, base: h + 1 };
     sendNonza(turn, xml("resumed", { xmlns: NS_SM, previd, h: String(old.state.sm.inbound) }));
     // Already counted in the queue under their numbers: sent again as they are.
     for (const stanza of remaining) sendNonza(turn, stanza);
@@ -195,7 +207,7 @@ export async function detach(connectionId: string): Promise<boolean> {
       new SendMessageCommand({
         QueueUrl: queueUrl("SessionExpiry"),
         MessageBody: JSON.stringify({ connectionId, detachedAt: now }),
-        DelaySeconds: Math.min(RESUME_WINDOW_SECONDS, 900),
+        DelaySeconds: resumeWindowSeconds(),
       }),
     );
     return true;
