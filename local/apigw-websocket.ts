@@ -64,6 +64,8 @@ export interface WebSocketEmulatorOptions {
   concurrentFrames?: boolean;
   /** Handler failures and emulator faults. Default: console.error. */
   onError?: (err: unknown) => void;
+  /** Called after each route handler invocation, with its duration (benchmarks, diagnostics). */
+  onInvoke?: (route: WebSocketRoute, durationMs: number, error?: unknown) => void;
 }
 
 export interface WebSocketEmulator {
@@ -163,7 +165,20 @@ export async function startWebSocketEmulator(opts: WebSocketEmulatorOptions): Pr
 
   const invoke = (route: WebSocketRoute, event: WebSocketEvent) => {
     const handler = opts.routes[route];
-    return handler ? handler(event, lambdaContext(route)) : Promise.resolve(undefined);
+    if (!handler) return Promise.resolve(undefined);
+    const onInvoke = opts.onInvoke;
+    if (!onInvoke) return handler(event, lambdaContext(route));
+    const started = performance.now();
+    return handler(event, lambdaContext(route)).then(
+      (result) => {
+        onInvoke(route, performance.now() - started);
+        return result;
+      },
+      (err: unknown) => {
+        onInvoke(route, performance.now() - started, err);
+        throw err;
+      },
+    );
   };
 
   const fireDisconnect = (facts: ConnectionFacts, cause: CloseCause): void => {

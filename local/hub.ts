@@ -20,7 +20,12 @@ import {
 } from "../infra/manifest";
 import { ensureTenantDomain } from "../shared/directory/domains";
 import { probeComponent, registerRuntimeCheck } from "../shared/health";
-import { startWebSocketEmulator, type WsRouteHandler } from "./apigw-websocket";
+import {
+  startWebSocketEmulator,
+  type WebSocketEmulatorOptions,
+  type WebSocketRoute,
+  type WsRouteHandler,
+} from "./apigw-websocket";
 import type { HubConfig } from "./config";
 import { ensureTables } from "./create-tables";
 import { startDynamo } from "./dynamodb";
@@ -33,6 +38,14 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 // DynamoDB Local and the SQS emulator accept any credentials; the SDK insists on having some.
 const localCredentials = { accessKeyId: "local", secretAccessKey: "local" };
+
+/** Observation points for benchmarks and diagnostics; none changes what the hub does. */
+export interface HubHooks {
+  /** After each WebSocket route handler invocation (see WebSocketEmulatorOptions.onInvoke). */
+  onWsInvoke?: WebSocketEmulatorOptions["onInvoke"];
+  /** Wraps each WebSocket route handler, e.g. to run it in an AsyncLocalStorage scope. */
+  wrapWsRoute?: (route: WebSocketRoute, handler: WsRouteHandler) => WsRouteHandler;
+}
 
 export interface Hub {
   readonly config: HubConfig;
@@ -78,7 +91,11 @@ export function localPlan() {
  * Starts the whole local hub in this process. Stopping it (or a failed start) releases every port and
  * child process; queued messages are saved and restored by the SQS side.
  */
-export async function startHub(config: HubConfig, log: (line: string) => void = () => {}): Promise<Hub> {
+export async function startHub(
+  config: HubConfig,
+  log: (line: string) => void = () => {},
+  hooks: HubHooks = {},
+): Promise<Hub> {
   const stack: Array<() => Promise<void>> = [];
   const stopAll = async () => {
     while (stack.length > 0) {
@@ -188,7 +205,8 @@ export async function startHub(config: HubConfig, log: (line: string) => void = 
     const routes: Partial<Record<"$connect" | "$default" | "$disconnect", WsRouteHandler>> = {};
     for (const def of plan.websocketRoutes) {
       if (def.trigger.kind !== "websocket") continue;
-      routes[def.trigger.route] = (await loadHandler(def)) as unknown as WsRouteHandler;
+      const handler = (await loadHandler(def)) as unknown as WsRouteHandler;
+      routes[def.trigger.route] = hooks.wrapWsRoute?.(def.trigger.route, handler) ?? handler;
     }
     const ws = await startWebSocketEmulator({
       port: config.wsPort,
@@ -201,6 +219,7 @@ export async function startHub(config: HubConfig, log: (line: string) => void = 
         maxConnectionMs: config.wsMaxConnectionSeconds * 1000,
       },
       onError: (err) => log(`websocket: ${(err as Error).message}`),
+      onInvoke: hooks.onWsInvoke,
     });
     stack.push(() => ws.stop());
 

@@ -1,0 +1,116 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { WebSocketEvent, WebSocketRoute, WsRouteHandler } from "../../local/apigw-websocket";
+import { type AwsCall, onAwsCall } from "../../shared/aws/call-counter";
+import { frameLabel } from "./frame-label";
+
+/** One route handler invocation as the hub ran it, with the AWS calls made inside it. */
+export interface Invocation {
+  readonly route: WebSocketRoute;
+  readonly connectionId: string;
+  /** What the frame was ("sasl <auth SCRAM-SHA-1/>", "message chat"...), or the route's name. */
+  readonly label: string;
+  readonly startedAt: number;
+  durationMs: number;
+  readonly calls: AwsCall[];
+  /** Another invocation of the same connection ran at the same time (API Gateway allows it). */
+  overlapped: boolean;
+  error?: string;
+}
+
+/**
+ * Records every WebSocket route invocation of the hub. Each handler runs in an AsyncLocalStorage scope,
+ * so the AWS calls it makes (reported by shared/aws/call-counter) are attributed to it even when
+ * invocations interleave; calls made outside any invocation (queue consumers) are kept apart.
+ */
+export class InvocationRecorder {
+  private readonly scope = new AsyncLocalStorage<Invocation>();
+  private readonly inFlight = new Set<Invocation>();
+  private done: Invocation[] = [];
+  private outside: AwsCall[] = [];
+  /** Durations reported by the emulator's onInvoke hook, per route. */
+  private timings: Array<{ route: WebSocketRoute; durationMs: number; failed: boolean }> = [];
+  private lastActivity = performance.now();
+  private readonly unsubscribe: () => void;
+
+  constructor() {
+    this.unsubscribe = onAwsCall((call) => {
+      const inv = this.scope.getStore();
+      if (inv) inv.calls.push(call);
+      else this.outside.push(call);
+    });
+  }
+
+  /** For HubHooks.wrapWsRoute. */
+  readonly wrap = (route: WebSocketRoute, handler: WsRouteHandler): WsRouteHandler => {
+    return async (event, context) => {
+      const inv: Invocation = {
+        route,
+        connectionId: event.requestContext.connectionId,
+        label: route === "$default" ? frameLabel(bodyOf(event)) : route,
+        startedAt: performance.now(),
+        durationMs: 0,
+        calls: [],
+        overlapped: false,
+      };
+      for (const other of this.inFlight) {
+        if (other.connectionId === inv.connectionId) {
+          other.overlapped = true;
+          inv.overlapped = true;
+        }
+      }
+      this.inFlight.add(inv);
+      this.lastActivity = inv.startedAt;
+      try {
+        return await this.scope.run(inv, () => handler(event, context));
+      } catch (err) {
+        inv.error = (err as Error).name ?? "Error";
+        throw err;
+      } finally {
+        inv.durationMs = performance.now() - inv.startedAt;
+        this.inFlight.delete(inv);
+        this.done.push(inv);
+        this.lastActivity = performance.now();
+      }
+    };
+  };
+
+  /** For HubHooks.onWsInvoke. */
+  readonly onInvoke = (route: WebSocketRoute, durationMs: number, error?: unknown): void => {
+    this.timings.push({ route, durationMs, failed: error !== undefined });
+  };
+
+  /** Forgets everything recorded so far (invocations in flight are still recorded when they end). */
+  clear(): void {
+    this.done = [];
+    this.outside = [];
+    this.timings = [];
+  }
+
+  /** Waits until no invocation has run for `quietMs`. */
+  async settle(quietMs = 100, timeoutMs = 10_000): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const idle = this.inFlight.size === 0 && performance.now() - this.lastActivity >= quietMs;
+      if (idle) return;
+      if (performance.now() > deadline) throw new Error("the hub did not go quiet");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  snapshot(): {
+    invocations: Invocation[];
+    outside: AwsCall[];
+    timings: Array<{ route: WebSocketRoute; durationMs: number; failed: boolean }>;
+  } {
+    return { invocations: [...this.done], outside: [...this.outside], timings: [...this.timings] };
+  }
+
+  close(): void {
+    this.unsubscribe();
+  }
+}
+
+function bodyOf(event: WebSocketEvent): string {
+  const body = event.body ?? "";
+  return event.isBase64Encoded ? Buffer.from(body, "base64").toString("utf8") : body;
+}
