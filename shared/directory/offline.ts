@@ -9,6 +9,15 @@ import { offlinePk } from "./keys";
 /** XEP-0160 storage limits: per account, and how long a stored message is kept. */
 export const offlineLimits = { maxMessages: 500, retentionSeconds: 30 * 24 * 3600 } as const;
 
+/** Environment variable that lowers or raises the per-account cap (a deployment setting; tests use it too). */
+export const OFFLINE_MAX_ENV = "RELAIS_OFFLINE_MAX";
+
+/** The per-account cap: RELAIS_OFFLINE_MAX when it is a positive integer, else `offlineLimits.maxMessages`. */
+export function offlineCap(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env[OFFLINE_MAX_ENV]);
+  return Number.isSafeInteger(n) && n > 0 ? n : offlineLimits.maxMessages;
+}
+
 export interface StoredMessage {
   readonly key: { pk: string; sk: string };
   readonly stanza: string;
@@ -20,16 +29,18 @@ export interface StoredMessage {
  * caller bounces the message (RFC 6121 8.5.2.1.1 lets a server refuse with service-unavailable).
  */
 export async function storeOffline(bareJid: string, stanza: string, now = Date.now()): Promise<boolean> {
+  const cap = offlineCap();
   const count = await documents().send(
     new QueryCommand({
       TableName: tableName("Directory"),
       KeyConditionExpression: "pk = :pk",
       ExpressionAttributeValues: { ":pk": offlinePk(bareJid) },
       Select: "COUNT",
-      Limit: offlineLimits.maxMessages,
+      Limit: cap,
+      ConsistentRead: true,
     }),
   );
-  if ((count.Count ?? 0) >= offlineLimits.maxMessages) return false;
+  if ((count.Count ?? 0) >= cap) return false;
   await documents().send(
     new PutCommand({
       TableName: tableName("Directory"),

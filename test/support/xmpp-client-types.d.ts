@@ -8,6 +8,11 @@ declare module "@xmpp/client" {
     password?: string;
     resource?: string;
     lang?: string;
+    /** Called with the offered mechanisms; `authenticate(creds, mechanism)` picks one (e.g. "PLAIN"). */
+    credentials?: (
+      authenticate: (creds: { username: string; password: string }, mechanism: string) => Promise<void>,
+      mechanisms: string[],
+    ) => Promise<void>;
   }
   export interface StreamManagement {
     enabled: boolean;
@@ -32,6 +37,7 @@ declare module "@xmpp/client" {
     on(event: "online", listener: (jid: { toString(): string }) => void): void;
     on(event: string, listener: (...args: never[]) => void): void;
     once(event: string, listener: (...args: never[]) => void): void;
+    prependListener(event: "element", listener: (el: Element) => void): void;
     iqCaller: { request(iq: Element, timeout?: number): Promise<Element> };
     streamManagement: StreamManagement;
     reconnect: { stop(): void; delay: number };

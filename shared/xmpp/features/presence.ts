@@ -67,6 +67,8 @@ export async function handleClientPresence(turn: Turn, el: Element): Promise<voi
   for (const contact of presenceRecipients(items)) await route(addressed(el, contact), turn);
   for (const s of await otherAvailable(user, turn))
     await deliver(s, addressed(el, `${user}/${s.resource}`), turn);
+  // RFC 6121 4.2.2 and 4.4.2: the resource that sent it gets its own presence back, too.
+  sendStanza(turn, addressed(el, fullJid(state) ?? user));
   if (initial) await firstAvailable(turn, user, items);
 }
 
@@ -112,6 +114,8 @@ export async function goOffline(state: SessionState, turn?: Turn, stanza?: Eleme
   for (const s of await otherAvailable(user, turn)) {
     await deliver(s, addressed(unavailable, `${user}/${s.resource}`), turn);
   }
+  // RFC 6121 4.5.2: an unavailable presence the client sent itself is reflected to it.
+  if (turn && stanza) sendStanza(turn, addressed(unavailable, from));
 }
 
 async function outboundSubscription(turn: Turn, user: string, el: Element): Promise<void> {

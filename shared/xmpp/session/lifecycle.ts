@@ -22,7 +22,11 @@ export async function handleConnect(
 export async function handleDisconnect(connectionId: string): Promise<void> {
   const record = await getSession(connectionId);
   if (!record) return;
-  if (record.state.phase === "bound" && record.state.sm?.resumable && (await detach(connectionId))) return;
+  if (record.state.phase === "bound" && record.state.sm?.resumable) {
+    if (await detach(connectionId)) return;
+    // Gone meanwhile: whoever removed it (a <close/>, a resumption elsewhere) has already ended it.
+    if (!(await getSession(connectionId))) return;
+  }
   await retireSession(record, { socketAlreadyGone: true });
 }
 

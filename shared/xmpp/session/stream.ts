@@ -7,7 +7,9 @@ import { handleStanza } from "../stanza-handler";
 import { CLOSE_FRAME, type StreamErrorCondition, streamErrorFrames } from "../stream-errors";
 import { bindResource } from "./bind";
 import { streamFeatures } from "./features";
+import { retireSession } from "./retire";
 import { saslStep } from "./sasl-step";
+import { getSession } from "./store";
 import { acknowledge, countInbound, enable, request, resume } from "./stream-management";
 import { sendNonza, type Turn } from "./turn";
 
@@ -27,7 +29,7 @@ export async function handleFrame(turn: Turn, body: string): Promise<void> {
   if (frame.kind === "close") {
     sendNonza(turn, CLOSE_FRAME);
     turn.closing = true;
-    return;
+    return endClosedSession(turn);
   }
   const state = turn.state;
   if (state.phase === "connected") return streamError(turn, "not-authorized", "the stream was not opened");
@@ -72,6 +74,22 @@ export async function handleFrame(turn: Turn, body: string): Promise<void> {
   }
   countInbound(turn);
   return handleStanza(turn, el);
+}
+
+/**
+ * A stream the client closed on purpose ends its session (RFC 7395 3.6): contacts are told it went
+ * offline, and it is not kept for XEP-0198 resumption, which is for sockets lost without a <close/>.
+ * Left to $disconnect, a resumable session would wait out its resumption window first. Done once the
+ * state is saved, so that acknowledgements received just before the <close/> are applied and only
+ * stanzas the client did not acknowledge are routed again.
+ */
+function endClosedSession(turn: Turn): void {
+  // Sessions that cannot be resumed are ended by $disconnect, as before.
+  if (turn.state.phase !== "bound" || !turn.state.sm?.resumable) return;
+  turn.after.push(async () => {
+    const record = await getSession(turn.connectionId);
+    if (record) await retireSession(record, { socketAlreadyGone: true });
+  });
 }
 
 async function openStream(
