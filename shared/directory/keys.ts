@@ -3,7 +3,7 @@
 //   TENANT#<id>         #                  a tenant
 //   ACCOUNT#<bare jid>  #                  an account: SCRAM credentials, state, login throttling
 //   ROSTER#<bare jid>   ITEM#<contact>     one roster item
-//   OFFLINE#<bare jid>  MSG#<ts>#<id>      a message stored for an offline account (XEP-0160)
+//   OFFLINE#<bare jid>  MSG#<ts>#<seq>#<id> a message stored for an offline account (XEP-0160)
 export const HEAD = "#";
 export const domainKey = (domain: string) => ({ pk: `DOMAIN#${domain}`, sk: HEAD });
 export const tenantKey = (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: HEAD });

@@ -18,6 +18,14 @@ export function offlineCap(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isSafeInteger(n) && n > 0 ? n : offlineLimits.maxMessages;
 }
 
+// Messages one sender's stream stores within one millisecond keep their order: they are stored by one
+// invocation (the stream's lease holder), so a counter of this process breaks the tie.
+let sequence = 0;
+const nextSequence = () => {
+  sequence = (sequence + 1) % 1_000_000;
+  return String(sequence).padStart(6, "0");
+};
+
 export interface StoredMessage {
   readonly key: { pk: string; sk: string };
   readonly stanza: string;
@@ -46,7 +54,7 @@ export async function storeOffline(bareJid: string, stanza: string, now = Date.n
       TableName: tableName("Directory"),
       Item: {
         pk: offlinePk(bareJid),
-        sk: `MSG#${String(now).padStart(15, "0")}#${randomUUID()}`,
+        sk: `MSG#${String(now).padStart(15, "0")}#${nextSequence()}#${randomUUID()}`,
         kind: "offline",
         stanza,
         storedAt: now,

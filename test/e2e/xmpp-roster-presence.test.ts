@@ -149,6 +149,15 @@ describe("roster and presence (RFC 6121)", () => {
     await a.xmpp.stop();
   });
 
+  it("answers a subscription request to an account that does not exist with unsubscribed", async () => {
+    const alice = await online(t, `alice-n@${D}`, { roster: true });
+    await alice.xmpp.send(xml("presence", { to: `ghost@${D}`, type: "subscribe" }));
+    await waitFor(alice.inbox, presenceFrom(`ghost@${D}`, "unsubscribed"));
+    // RFC 6121 3.2.3: the pending request is cancelled in the user's roster.
+    await waitFor(alice.inbox, pushAbout(`ghost@${D}`, { subscription: "none", ask: undefined }));
+    await alice.xmpp.stop();
+  });
+
   it("delivers a subscription request sent while the contact was offline when it comes online", async () => {
     const alice = await online(t, `alice-q@${D}`, { roster: true });
     const frank = await t.account(`frank-q@${D}`);
