@@ -126,13 +126,16 @@ describe("authentication (RFC 6120 6)", () => {
       }
       s.close();
     }
-    expect((await getAccount(acc.jid))?.lockedUntil).toBeGreaterThan(Date.now());
+    const lockedUntil = (await getAccount(acc.jid))?.lockedUntil ?? 0;
+    expect(lockedUntil).toBeGreaterThan(Date.now());
 
     const s = await RawStream.connect(t.wsUrl);
     await s.open(D);
     const refused = await s.plain("locked", acc.password);
     expect(refused.name).toBe("failure");
     expect(conditionOf(refused)).toBe("account-disabled");
+    // The right password is not counted as one more failure: the lock is not extended by it.
+    expect((await getAccount(acc.jid))?.lockedUntil).toBe(lockedUntil);
     // Another account of the domain is not affected.
     expect((await s.plain("notlocked", other.password)).name).toBe("success");
     s.close();

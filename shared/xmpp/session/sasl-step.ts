@@ -47,7 +47,8 @@ export async function saslStep(turn: Turn, el: Element): Promise<void> {
     sendNonza(turn, xml("success", { xmlns: NS_SASL }, outcome.data ?? ""));
     return;
   }
-  if (outcome.username && outcome.condition !== "aborted") {
+  // account-disabled comes only after the password was proven: not a guess, so it does not extend a lock.
+  if (outcome.username && outcome.condition !== "aborted" && outcome.condition !== "account-disabled") {
     await recordLoginFailure(`${outcome.username.toLowerCase()}@${domain}`);
   }
   const failure = xml("failure", { xmlns: NS_SASL }, xml(outcome.condition));
