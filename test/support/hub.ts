@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../local/config";
 import { type Hub, startHub } from "../../local/hub";
+import { PortInUseError } from "../../local/ports";
 import { createAccount } from "../../shared/directory/accounts";
 import { freePort } from "./ports";
 
@@ -30,7 +31,22 @@ export interface TestHubOptions {
  * process `npm start` runs, so tests go through the real emulators and the real AWS SDK clients.
  */
 export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> {
+  // Free ports are picked before the hub binds them: a test file running beside this one may take
+  // one in between. Only that race is retried, with new ports.
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "relais-test-")));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startTestHubOnce({ ...opts, dataDir });
+    } catch (err) {
+      const portTaken = err instanceof PortInUseError || (err as NodeJS.ErrnoException).code === "EADDRINUSE";
+      const fixedPorts = Object.keys(opts.overrides ?? {}).some((k) => k.endsWith("Port"));
+      if (!portTaken || fixedPorts || attempt >= 3) throw err;
+    }
+  }
+}
+
+async function startTestHubOnce(opts: TestHubOptions & { dataDir: string }): Promise<TestHub> {
+  const dataDir = opts.dataDir;
   const config = loadConfig(
     {},
     {

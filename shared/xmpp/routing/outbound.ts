@@ -1,4 +1,6 @@
+import { xml } from "@xmpp/xml";
 import { postFrames } from "../connections";
+import { NS_SM } from "../namespaces";
 import type { SessionRecord } from "../session/state";
 import { enqueueForAck } from "../session/store";
 
@@ -6,6 +8,15 @@ import { enqueueForAck } from "../session/store";
 export const MAX_OUTBOUND_BYTES = 128 * 1024;
 /** Unacknowledged stanzas kept per XEP-0198 session; past it, deliveries fall back as if it were offline. */
 export const MAX_UNACKED = 500;
+
+/**
+ * Unacknowledged stanzas after which the server asks for an acknowledgement (XEP-0198 <r/>). Clients
+ * such as @xmpp/client acknowledge only when asked; without asking, the queue kept for resumption
+ * grows with every stanza, and each delivery rewrites a larger session item.
+ */
+export const REQUEST_ACK_EVERY = 5;
+
+const ackRequest = xml("r", { xmlns: NS_SM }).toString();
 
 export type DeliveryResult = "sent" | "queued" | "gone" | "too-big";
 
@@ -19,7 +30,9 @@ export async function deliverToSession(target: SessionRecord, stanza: string): P
   if (target.smEnabled) {
     if (!(await enqueueForAck(target.connectionId, [stanza], MAX_UNACKED))) return "gone";
     if (target.detached) return "queued";
-    return (await postFrames(target.connectionId, [stanza])) === "sent" ? "sent" : "queued";
+    // The queue length is as the routing lookup read it: approximate, which is all asking needs.
+    const frames = (target.smQueue.length + 1) % REQUEST_ACK_EVERY === 0 ? [stanza, ackRequest] : [stanza];
+    return (await postFrames(target.connectionId, frames)) === "sent" ? "sent" : "queued";
   }
   if (target.detached) return "gone";
   return postFrames(target.connectionId, [stanza]);
