@@ -21,7 +21,8 @@ export function assertPortFree(port: number, host: string, envVar: string, compo
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "EADDRINUSE" || err.code === "EACCES") reject(new PortInUseError(port, host, envVar, component));
+      if (err.code === "EADDRINUSE" || err.code === "EACCES")
+        reject(new PortInUseError(port, host, envVar, component));
       else reject(err);
     });
     srv.listen(port, host, () => srv.close(() => resolve()));
