@@ -3,7 +3,7 @@ import { type Element, xml } from "@xmpp/xml";
 import { NS_BIND } from "../namespaces";
 import { stanzaError } from "../stanza-errors";
 import { retireSession } from "./retire";
-import { sessionsOf } from "./store";
+import { claimResource, getSession, sessionsOf } from "./store";
 import { sendStanza, type Turn } from "./turn";
 
 /** RFC 6120 section 7: resource binding, with a server-generated resource when none is asked. */
@@ -21,11 +21,15 @@ export async function bindResource(turn: Turn, iq: Element): Promise<void> {
   const user = state.user ?? "";
   // RFC 6120 7.7.2.2: a resource already in use. Like Prosody's default, the new session takes it over:
   // the old one is usually a client that lost its socket and did not resume.
+  // The claim is atomic (a session binding at this very moment has claimed it, though not yet saved
+  // its state); the index lookup also finds sessions whose claim lapsed.
+  const conflict = ["conflict", "replaced by a new session with the same resource"] as const;
+  const holder = await claimResource(`${user}/${resource}`, turn.connectionId);
+  const previous = holder ? await getSession(holder) : undefined;
+  if (previous) await retireSession(previous, { streamError: [...conflict] });
   for (const s of await sessionsOf(user)) {
-    if (s.resource === resource && s.connectionId !== turn.connectionId) {
-      await retireSession(s, {
-        streamError: ["conflict", "replaced by a new session with the same resource"],
-      });
+    if (s.resource === resource && s.connectionId !== turn.connectionId && s.connectionId !== holder) {
+      await retireSession(s, { streamError: [...conflict] });
     }
   }
   state.resource = resource;

@@ -4,7 +4,7 @@ import { route } from "../routing/router";
 import { parseStored } from "../stored-xml";
 import { type StreamErrorCondition, streamErrorFrames } from "../stream-errors";
 import type { SessionRecord } from "./state";
-import { deleteSession } from "./store";
+import { deleteSession, releaseResource } from "./store";
 
 /**
  * Ends a session for good: its socket closed (with a stream error if given), its item deleted, its
@@ -20,6 +20,8 @@ export async function retireSession(
     await closeConnection(record.connectionId);
   }
   await deleteSession(record.connectionId);
+  const { user, resource } = record.state;
+  if (user && resource) await releaseResource(`${user}/${resource}`, record.connectionId);
   if (record.state.available) await goOffline(record.state);
   for (const frame of record.smQueue) {
     const stanza = parseStored(frame);

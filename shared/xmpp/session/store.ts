@@ -313,3 +313,35 @@ export async function enqueueForAck(
 export async function deleteSession(connectionId: string): Promise<void> {
   await documents().send(new DeleteCommand({ TableName: table(), Key: { connectionId } }));
 }
+
+// A full JID is claimed by one connection at a time, with an item of its own: two connections
+// binding the same resource at once cannot both see it free (the byJid index is only written when
+// a session saves its state, after the bind).
+const claimKey = (fullJid: string) => ({ connectionId: `jid#${fullJid}` });
+
+/** Claims `fullJid` for `connectionId`; returns the connection that held it, if another did. */
+export async function claimResource(fullJid: string, connectionId: string): Promise<string | undefined> {
+  const item = { ...claimKey(fullJid), owner: connectionId, expiresAt: nowSeconds() + SESSION_TTL_SECONDS };
+  const out = await documents().send(
+    new PutCommand({ TableName: table(), Item: item, ReturnValues: "ALL_OLD" }),
+  );
+  const previous = out.Attributes?.owner as string | undefined;
+  return previous && previous !== connectionId ? previous : undefined;
+}
+
+/** Gives up a claim, unless another connection took it over meanwhile. */
+export async function releaseResource(fullJid: string, connectionId: string): Promise<void> {
+  try {
+    await documents().send(
+      new DeleteCommand({
+        TableName: table(),
+        Key: claimKey(fullJid),
+        ConditionExpression: "#o = :me",
+        ExpressionAttributeNames: { "#o": "owner" },
+        ExpressionAttributeValues: { ":me": connectionId },
+      }),
+    );
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+  }
+}

@@ -168,6 +168,17 @@ export async function resume(turn: Turn, el: Element): Promise<void> {
                 },
               },
             },
+            {
+              // The full JID moves with the session.
+              Put: {
+                TableName: tableName("Sessions"),
+                Item: {
+                  connectionId: `jid#${state.user}/${state.resource}`,
+                  owner: turn.connectionId,
+                  expiresAt: nowSeconds() + SESSION_TTL_SECONDS,
+                },
+              },
+            },
           ],
         }),
       );
