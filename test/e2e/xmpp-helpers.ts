@@ -8,7 +8,7 @@ import type { Subscription } from "../../shared/xmpp/roster/items";
 import { sessionsOf } from "../../shared/xmpp/session/store";
 import { b64, ScramClient, unb64 } from "../sasl/helpers";
 import type { TestHub } from "../support/hub";
-import { type connectClient, waitFor, xml } from "../support/xmpp-client";
+import { type connectClient, ignoreLateFrames, waitFor, xml } from "../support/xmpp-client";
 
 // Helpers shared by the end-to-end XMPP tests: a few waits on what the hub stored (tests run the hub in
 // their own process), and a raw RFC 7395 client for what @xmpp/client cannot be made to send.
@@ -45,16 +45,18 @@ export function newClient(
   opts: { resource?: string; scram?: boolean } = {},
 ) {
   const [username, domain] = jid.split("@") as [string, string];
-  const xmpp = client({
-    service: t.wsUrl,
-    domain,
-    username,
-    password,
-    resource: opts.resource,
-    // The JS PBKDF2 of its SCRAM-SHA-1 takes about a second per login on a busy machine: tests that are not
-    // about authentication log in with PLAIN (the auth tests cover SCRAM).
-    credentials: opts.scram ? undefined : (authenticate) => authenticate({ username, password }, "PLAIN"),
-  });
+  const xmpp = ignoreLateFrames(
+    client({
+      service: t.wsUrl,
+      domain,
+      username,
+      password,
+      resource: opts.resource,
+      // The JS PBKDF2 of its SCRAM-SHA-1 takes about a second per login on a busy machine: tests that are not
+      // about authentication log in with PLAIN (the auth tests cover SCRAM).
+      credentials: opts.scram ? undefined : (authenticate) => authenticate({ username, password }, "PLAIN"),
+    }),
+  );
   const inbox: Element[] = [];
   xmpp.on("stanza", (s: Element) => inbox.push(s));
   xmpp.on("error", () => {});
