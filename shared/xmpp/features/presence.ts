@@ -11,9 +11,10 @@ import {
   presenceRecipients,
   probeTargets,
 } from "../roster/subscriptions";
+import { deliverToSession } from "../routing/outbound";
 import { deliver, route } from "../routing/router";
 import type { SessionRecord, SessionState } from "../session/state";
-import { sessionsOf } from "../session/store";
+import { getSession, sessionsOf } from "../session/store";
 import { fullJid, sendStanza, type Turn } from "../session/turn";
 import { parseStored } from "../stored-xml";
 import { pushToInterested, withFrom } from "./roster";
@@ -96,6 +97,10 @@ async function firstAvailable(
   const stored = await listOffline(user);
   for (const m of stored) sendStanza(turn, parseStored(m.stanza));
   if (stored.length > 0) turn.after.push(() => removeOffline(stored.map((m) => m.key)));
+  // A message routed while this presence was being handled saw the session unavailable (its state is
+  // saved when the frame is done) and went to storage: once saved, look again.
+  const seen = new Set(stored.map((m) => m.key.sk));
+  turn.after.push(() => deliverLateOffline(turn.connectionId, user, seen));
 }
 
 function presenceOf(s: SessionRecord, to: string): Element {
@@ -185,4 +190,21 @@ export async function presenceControl(stanza: Element, target: Jid, turn?: Turn)
   for (const reply of result.autoReply) await route(reply, turn);
   if (result.sendProbeResult) await fromEachResource(owner, bareOf(from), turn, "current");
   if (result.sendUnavailableToRemote) await fromEachResource(owner, bareOf(from), turn, "unavailable");
+}
+
+async function deliverLateOffline(
+  connectionId: string,
+  user: string,
+  seen: ReadonlySet<string>,
+): Promise<void> {
+  const late = (await listOffline(user)).filter((m) => !seen.has(m.key.sk));
+  if (late.length === 0) return;
+  const record = await getSession(connectionId);
+  if (!record) return;
+  const handed: typeof late = [];
+  for (const m of late) {
+    const result = await deliverToSession(record, m.stanza);
+    if (result === "sent" || result === "queued") handed.push(m);
+  }
+  await removeOffline(handed.map((m) => m.key));
 }
