@@ -108,6 +108,17 @@ export const tables = [
     ],
     ttlAttribute: "expiresAt",
   },
+  {
+    // PubSub (XEP-0060) data streams: nodes, their items, subscriptions and affiliations; keys in shared/pubsub/keys.ts.
+    // Items carry expiresAt from the node's pubsub#item_expire (retention limits, enforced by TTL).
+    name: "Streams",
+    partitionKey: { name: "pk", type: "S" },
+    sortKey: { name: "sk", type: "S" },
+    globalIndexes: [
+      { name: "gsi1", partitionKey: { name: "gsi1pk", type: "S" }, sortKey: { name: "gsi1sk", type: "S" } },
+    ],
+    ttlAttribute: "expiresAt",
+  },
 ] as const satisfies readonly TableDef[];
 
 export const queues = [
@@ -124,6 +135,35 @@ export const queues = [
     visibilityTimeoutSeconds: 60,
     deadLetter: { queue: "SessionExpiryDlq", maxReceiveCount: 5 },
     retentionSeconds: 24 * 3600,
+  },
+  {
+    name: "FanoutDlq",
+    fifo: true,
+    visibilityTimeoutSeconds: 60,
+    retentionSeconds: 14 * 24 * 3600,
+  },
+  {
+    // One job per published item (and per further page of its subscribers). Message group = the
+    // stream, so a stream's items fan out in publish order; deduplication id = the item (and page).
+    name: "Fanout",
+    fifo: true,
+    visibilityTimeoutSeconds: 60,
+    deadLetter: { queue: "FanoutDlq", maxReceiveCount: 5 },
+    retentionSeconds: 4 * 24 * 3600,
+  },
+  {
+    name: "DeliveryDlq",
+    fifo: true,
+    visibilityTimeoutSeconds: 60,
+    retentionSeconds: 14 * 24 * 3600,
+  },
+  {
+    // Notifications of one item to up to 50 subscribers per message; grouped by stream like Fanout.
+    name: "Delivery",
+    fifo: true,
+    visibilityTimeoutSeconds: 60,
+    deadLetter: { queue: "DeliveryDlq", maxReceiveCount: 5 },
+    retentionSeconds: 4 * 24 * 3600,
   },
 ] as const satisfies readonly QueueDef[];
 
@@ -145,7 +185,7 @@ export const functions = [
     trigger: { kind: "websocket", route: "$default" },
     timeoutSeconds: 10,
     memoryMB: 512,
-    tables: ["Sessions", "Directory"],
+    tables: ["Sessions", "Directory", "Streams"],
     queues: [],
     postsToConnections: true,
     secrets: ["SaslSecret"],
@@ -178,9 +218,31 @@ export const functions = [
     trigger: { kind: "http" },
     timeoutSeconds: 30,
     memoryMB: 512,
-    tables: ["Sessions", "Directory"],
+    tables: ["Sessions", "Directory", "Streams"],
     queues: [],
     postsToConnections: false,
+    secrets: [],
+  },
+  {
+    name: "PubsubFanout",
+    handler: { module: "functions/pubsub-fanout/handler.ts", export: "handler" },
+    trigger: { kind: "queue", queue: "Fanout", batchSize: 10, batchingWindowSeconds: 0 },
+    timeoutSeconds: 50,
+    memoryMB: 512,
+    tables: ["Streams"],
+    queues: ["Fanout", "Delivery"],
+    postsToConnections: false,
+    secrets: [],
+  },
+  {
+    name: "PubsubDelivery",
+    handler: { module: "functions/pubsub-delivery/handler.ts", export: "handler" },
+    trigger: { kind: "queue", queue: "Delivery", batchSize: 10, batchingWindowSeconds: 0 },
+    timeoutSeconds: 50,
+    memoryMB: 512,
+    tables: ["Streams", "Sessions", "Directory"],
+    queues: ["SessionExpiry"],
+    postsToConnections: true,
     secrets: [],
   },
 ] as const satisfies readonly FunctionDef[];
