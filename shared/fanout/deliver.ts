@@ -1,0 +1,97 @@
+import { type Element, xml } from "@xmpp/xml";
+import { hostedDomain } from "../directory/domains";
+import { storeOffline } from "../directory/offline";
+import { getItem, type StoredItem } from "../pubsub/store";
+import { bareOf, parseJid } from "../xmpp/jid";
+import { NS_DELAY, NS_PUBSUB_EVENT } from "../xmpp/namespaces";
+import { deliverToSession } from "../xmpp/routing/outbound";
+import { retireSession } from "../xmpp/session/retire";
+import { sessionsOf } from "../xmpp/session/store";
+import { parseStored } from "../xmpp/stored-xml";
+import { alreadyDelivered, markDelivered } from "./delivered";
+import type { DeliveryJob } from "./jobs";
+
+export type Outcome = "online" | "stored" | "remote-pending" | "skipped";
+
+export interface DeliveryPorts {
+  /** Delivers one notification to one subscriber. */
+  notify(jid: string, notification: Element, item: StoredItem): Promise<Outcome>;
+}
+
+/**
+ * Notifies the recipients of one delivery message. On a retry (the message was received before),
+ * recipients already notified are skipped: no subscriber sees an item twice because a previous
+ * attempt failed half-way. A crash between a notification and its mark can still repeat that one.
+ */
+export async function deliverJob(
+  job: DeliveryJob,
+  opts: { retry: boolean },
+  ports: DeliveryPorts = { notify },
+): Promise<Record<Outcome, number>> {
+  const counts: Record<Outcome, number> = { online: 0, stored: 0, "remote-pending": 0, skipped: 0 };
+  const item = await getItem(job.service, job.node, job.itemId);
+  if (!item) return counts; // retracted, or past its retention: nothing left to deliver
+  const done = opts.retry
+    ? await alreadyDelivered(
+        job.service,
+        job.node,
+        job.itemId,
+        job.recipients.map((r) => r.jid),
+      )
+    : new Set<string>();
+  const payload = parseStored(item.payload);
+  for (const r of job.recipients) {
+    if (done.has(r.jid)) {
+      counts.skipped++;
+      continue;
+    }
+    counts[await ports.notify(r.jid, notification(item, payload, r.jid, r.subid), item)]++;
+    await markDelivered(job.service, job.node, job.itemId, r.jid);
+  }
+  return counts;
+}
+
+/** XEP-0060 7.1.2.1: the event notification, with the item's payload. */
+export function notification(item: StoredItem, payload: Element, to: string, subid: string): Element {
+  void subid; // one subscription per JID: XEP-0060 only asks for SHIM subid headers with several
+  return xml(
+    "message",
+    { from: item.service, to, type: "headline", id: `${item.itemId}:${item.publishedAt}` },
+    xml(
+      "event",
+      { xmlns: NS_PUBSUB_EVENT },
+      xml("items", { node: item.node }, xml("item", { id: item.itemId, publisher: item.publisher }, payload)),
+    ),
+  );
+}
+
+/**
+ * To a subscriber's available sessions (a full-JID subscription: that session only). With none, or
+ * when the sockets turn out gone, the notification is kept with the account's offline messages and
+ * comes at its next login: nothing is lost. Remote subscribers wait for the federation gateway.
+ */
+async function notify(jid: string, message: Element, item: StoredItem): Promise<Outcome> {
+  const to = parseJid(jid);
+  if (!to?.local) return "skipped";
+  if (!(await hostedDomain(to.domain))) return "remote-pending";
+  const bare = bareOf(to);
+  const sessions = await sessionsOf(bare);
+  const targets = to.resource
+    ? sessions.filter((s) => s.resource === to.resource)
+    : sessions.filter((s) => s.available && s.priority >= 0);
+  const text = message.toString();
+  let delivered = false;
+  for (const s of targets) {
+    const result = await deliverToSession(s, text);
+    if (result === "sent" || result === "queued") delivered = true;
+    // The socket vanished without $disconnect yet (410 Gone): end that session now.
+    else if (result === "gone") await retireSession(s, { socketAlreadyGone: true });
+  }
+  if (delivered) return "online";
+  const stamped = xml(message.name, { ...message.attrs }, ...message.children);
+  stamped.cnode(
+    xml("delay", { xmlns: NS_DELAY, from: to.domain, stamp: new Date(item.publishedAt).toISOString() }),
+  );
+  await storeOffline(bare, stamped.toString());
+  return "stored";
+}

@@ -1,0 +1,82 @@
+import { SendMessageBatchCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { sqs } from "../aws/clients";
+import { queueUrl } from "../aws/resources";
+import { listSubscribers } from "../pubsub/store";
+import { type DeliveryJob, dedupId, type FanoutJob, streamGroup } from "./jobs";
+
+/** Subscribers read per fan-out invocation, and recipients per delivery message. */
+export const PAGE_SIZE = 500;
+export const RECIPIENTS_PER_DELIVERY = 50;
+
+export interface FanoutPorts {
+  /** Sends up to 10 delivery messages in one SQS call; throws if any was not accepted. */
+  sendDeliveries(entries: { id: string; body: DeliveryJob; dedup: string; group: string }[]): Promise<void>;
+  /** Queues the job for the next page of subscribers. */
+  continueWith(job: FanoutJob, dedup: string, group: string): Promise<void>;
+}
+
+/**
+ * Expands one published item (one page of its subscribers) into delivery messages. Safe to retry
+ * after a failure half-way: every message it sends has a deduplication id made of the item, the
+ * page and its place in the page, so SQS drops the ones a previous attempt already sent.
+ */
+export async function fanOut(job: FanoutJob, ports: FanoutPorts = sqsPorts): Promise<{ recipients: number }> {
+  const page = await listSubscribers(job.service, job.node, { cursor: job.cursor, limit: PAGE_SIZE });
+  const group = streamGroup(job.service, job.node);
+  const deliveries: { id: string; body: DeliveryJob; dedup: string; group: string }[] = [];
+  for (let i = 0; i < page.subscribers.length; i += RECIPIENTS_PER_DELIVERY) {
+    const n = deliveries.length;
+    deliveries.push({
+      id: String(n),
+      body: {
+        tenantId: job.tenantId,
+        service: job.service,
+        node: job.node,
+        itemId: job.itemId,
+        recipients: page.subscribers
+          .slice(i, i + RECIPIENTS_PER_DELIVERY)
+          .map((s) => ({ jid: s.jid, subid: s.subid })),
+      },
+      dedup: dedupId("delivery", job.service, job.node, job.itemId, job.page, n),
+      group,
+    });
+  }
+  for (let i = 0; i < deliveries.length; i += 10) await ports.sendDeliveries(deliveries.slice(i, i + 10));
+  if (page.cursor) {
+    const next: FanoutJob = { ...job, cursor: page.cursor, page: job.page + 1 };
+    await ports.continueWith(next, dedupId("fanout", job.service, job.node, job.itemId, next.page), group);
+  }
+  return { recipients: page.subscribers.length };
+}
+
+export const sqsPorts: FanoutPorts = {
+  async sendDeliveries(entries) {
+    const out = await sqs().send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl("Delivery"),
+        Entries: entries.map((e) => ({
+          Id: e.id,
+          MessageBody: JSON.stringify(e.body),
+          MessageGroupId: e.group,
+          MessageDeduplicationId: e.dedup,
+        })),
+      }),
+    );
+    if (out.Failed && out.Failed.length > 0) {
+      const f = out.Failed[0];
+      throw new Error(
+        `SendMessageBatch refused ${out.Failed.length} deliveries (first: ${f?.Code} ${f?.Message ?? ""})`,
+      );
+    }
+  },
+  async continueWith(job, dedup, group) {
+    await sqs().send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl("Fanout"),
+        MessageBody: JSON.stringify(job),
+        MessageGroupId: group,
+        MessageDeduplicationId: dedup,
+      }),
+    );
+  },
+};

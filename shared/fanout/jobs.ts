@@ -1,0 +1,35 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+
+// The messages of the fan-out pipeline, validated where they are read (a queue is a boundary).
+
+export const fanoutJob = z.object({
+  tenantId: z.string().min(1),
+  service: z.string().min(1),
+  node: z.string().min(1),
+  itemId: z.string().min(1),
+  /** Where the previous page of subscribers ended; absent for the first page. */
+  cursor: z.string().optional(),
+  /** Pages already fanned out for this item, to name the delivery jobs deterministically. */
+  page: z.number().int().nonnegative().default(0),
+});
+export type FanoutJob = z.infer<typeof fanoutJob>;
+
+export const deliveryJob = z.object({
+  tenantId: z.string().min(1),
+  service: z.string().min(1),
+  node: z.string().min(1),
+  itemId: z.string().min(1),
+  recipients: z.array(z.object({ jid: z.string().min(1), subid: z.string() })).min(1),
+});
+export type DeliveryJob = z.infer<typeof deliveryJob>;
+
+/** One message group per stream: SQS FIFO keeps a stream's items, and their deliveries, in order. */
+export const streamGroup = (service: string, node: string): string => hashed(`${service}/${node}`);
+
+/** A deduplication id (at most 128 characters) that is the same every time the same job is made. */
+export const dedupId = (...parts: (string | number)[]): string => hashed(parts.join("\u0000"));
+
+function hashed(text: string): string {
+  return createHash("sha256").update(text).digest("base64url");
+}
