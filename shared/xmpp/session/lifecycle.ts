@@ -21,7 +21,7 @@ export async function handleConnect(
  */
 export async function handleDisconnect(connectionId: string): Promise<void> {
   const record = await getSession(connectionId);
-  if (!record) return;
+  if (!record || record.state.closed) return;
   if (record.state.phase === "bound" && record.state.sm?.resumable) {
     if (await detach(connectionId)) return;
     // Gone meanwhile: whoever removed it (a <close/>, a resumption elsewhere) has already ended it.

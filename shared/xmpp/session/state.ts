@@ -29,6 +29,8 @@ export interface SessionState {
   /** JIDs (full or bare) this session sent directed available presence to, told when it goes offline. */
   directed: string[];
   sm?: { id: string; inbound: number; resumable: boolean };
+  /** The client sent <close/>: the session ends after a short grace (see stream.ts), not on $disconnect. */
+  closed?: boolean;
 }
 
 export const newSessionState = (): SessionState => ({

@@ -200,6 +200,19 @@ export async function resume(turn: Turn, el: Element): Promise<void> {
 
 /** The socket closed: keep the session for resumption, and have it retired if nobody resumes it. */
 export async function detach(connectionId: string): Promise<boolean> {
+  return scheduleEnd(connectionId, resumeWindowSeconds(), true);
+}
+
+/**
+ * Marks the session detached and has the SessionExpiry queue end it after `delaySeconds` (an SQS
+ * delay, at most 900 s). With `onlyResumable`, does nothing to a session that cannot be resumed.
+ * False when the session is gone (or not resumable when that was asked).
+ */
+export async function scheduleEnd(
+  connectionId: string,
+  delaySeconds: number,
+  onlyResumable: boolean,
+): Promise<boolean> {
   const now = Date.now();
   try {
     const out = await documents().send(
@@ -213,12 +226,12 @@ export async function detach(connectionId: string): Promise<boolean> {
       }),
     );
     const record = toRecord(out.Attributes ?? {});
-    if (!record.state.sm?.resumable) return false;
+    if (onlyResumable && !record.state.sm?.resumable) return false;
     await sqs().send(
       new SendMessageCommand({
         QueueUrl: queueUrl("SessionExpiry"),
         MessageBody: JSON.stringify({ connectionId, detachedAt: now }),
-        DelaySeconds: resumeWindowSeconds(),
+        DelaySeconds: Math.min(delaySeconds, 900),
       }),
     );
     return true;

@@ -1,16 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { type Element, xml } from "@xmpp/xml";
 import { hostedDomain } from "../../directory/domains";
+import { goOffline } from "../features/presence";
 import { type FrameLimits, parseFrame } from "../frame-parser";
 import { NS_BIND, NS_CLIENT, NS_FRAMING, NS_SASL, NS_SM } from "../namespaces";
 import { handleStanza } from "../stanza-handler";
 import { CLOSE_FRAME, type StreamErrorCondition, streamErrorFrames } from "../stream-errors";
 import { bindResource } from "./bind";
 import { streamFeatures } from "./features";
-import { retireSession } from "./retire";
 import { saslStep } from "./sasl-step";
-import { getSession } from "./store";
-import { acknowledge, countInbound, enable, request, resume } from "./stream-management";
+import { acknowledge, countInbound, enable, request, resume, scheduleEnd } from "./stream-management";
 import { sendNonza, type Turn } from "./turn";
 
 /** Limits on one inbound frame. API Gateway itself refuses frames over 32 KiB before we see them. */
@@ -35,6 +34,8 @@ export async function handleFrame(turn: Turn, body: string): Promise<void> {
   if (state.phase === "connected") return streamError(turn, "not-authorized", "the stream was not opened");
   const el = frame.element;
   const ns = el.getNS();
+  // After its <close/>, a stream's late frames count only as acknowledgements.
+  if (state.closed && ns !== NS_SM) return;
 
   if (ns === NS_SASL) {
     if (state.phase !== "opened") return streamError(turn, "policy-violation", "already authenticated");
@@ -77,18 +78,26 @@ export async function handleFrame(turn: Turn, body: string): Promise<void> {
 }
 
 /**
- * A stream the client closed on purpose ends its session (RFC 7395 3.6): contacts are told it went
- * offline, and it is not kept for XEP-0198 resumption, which is for sockets lost without a <close/>.
- * Left to $disconnect, a resumable session would wait out its resumption window first. Done once the
- * state is saved, so that acknowledgements received just before the <close/> are applied and only
- * stanzas the client did not acknowledge are routed again.
+ * A stream the client closed on purpose ends its session (RFC 7395 3.6): contacts are told at once
+ * that it went offline, and it is not kept for XEP-0198 resumption, which is for sockets lost
+ * without a <close/>. Stanzas the client did not acknowledge are routed again (to another resource
+ * or offline storage), but only after a short grace: the client's last <a/>, sent just before its
+ * <close/>, may be handled by an invocation that runs after this one (frames are handled
+ * concurrently), and must still count.
  */
+export const CLOSE_GRACE_SECONDS = 3;
+
 function endClosedSession(turn: Turn): void {
-  // Sessions that cannot be resumed are ended by $disconnect, as before.
-  if (turn.state.phase !== "bound" || !turn.state.sm?.resumable) return;
+  const state = turn.state;
+  // Sessions without XEP-0198 have nothing to wait for: $disconnect ends them, as before.
+  if (state.phase !== "bound" || !state.sm) return;
+  const wasAvailable = state.available ? { ...state } : undefined;
+  state.closed = true;
+  state.available = false;
+  state.sm.resumable = false;
   turn.after.push(async () => {
-    const record = await getSession(turn.connectionId);
-    if (record) await retireSession(record, { socketAlreadyGone: true });
+    if (wasAvailable) await goOffline(wasAvailable);
+    await scheduleEnd(turn.connectionId, CLOSE_GRACE_SECONDS, false);
   });
 }
 
