@@ -8,8 +8,7 @@ import "../../shared/xmpp/server";
 const processor = new SqsFifoPartialProcessorAsync();
 
 const record = async (r: SQSRecord): Promise<void> => {
-  const retry = Number(r.attributes.ApproximateReceiveCount ?? "1") > 1;
-  await deliverJob(deliveryJob.parse(JSON.parse(r.body)), { retry });
+  await deliverJob(deliveryJob.parse(JSON.parse(r.body)));
 };
 
 export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>

@@ -19,26 +19,24 @@ export interface DeliveryPorts {
 }
 
 /**
- * Notifies the recipients of one delivery message. On a retry (the message was received before),
- * recipients already notified are skipped: no subscriber sees an item twice because a previous
- * attempt failed half-way. A crash between a notification and its mark can still repeat that one.
+ * Notifies the recipients of one delivery message, skipping those already notified of the item: no
+ * subscriber sees an item twice because an attempt failed half-way, a message was redriven, or the
+ * item was fanned out again (one consistent BatchGetItem per 100 recipients). A crash between a
+ * notification and its mark can still repeat that one notification.
  */
 export async function deliverJob(
   job: DeliveryJob,
-  opts: { retry: boolean },
   ports: DeliveryPorts = { notify },
 ): Promise<Record<Outcome, number>> {
   const counts: Record<Outcome, number> = { online: 0, stored: 0, "remote-pending": 0, skipped: 0 };
   const item = await getItem(job.service, job.node, job.itemId);
   if (!item) return counts; // retracted, or past its retention: nothing left to deliver
-  const done = opts.retry
-    ? await alreadyDelivered(
-        job.service,
-        job.node,
-        job.itemId,
-        job.recipients.map((r) => r.jid),
-      )
-    : new Set<string>();
+  const done = await alreadyDelivered(
+    job.service,
+    job.node,
+    job.itemId,
+    job.recipients.map((r) => r.jid),
+  );
   const payload = parseStored(item.payload);
   for (const r of job.recipients) {
     if (done.has(r.jid)) {

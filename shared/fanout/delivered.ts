@@ -26,7 +26,7 @@ export async function markDelivered(
   );
 }
 
-/** Of `jids`, those already notified of the item (read only on a retry: a first attempt has none). */
+/** Of `jids`, those already notified of the item. */
 export async function alreadyDelivered(
   service: string,
   node: string,

@@ -20,11 +20,15 @@ export interface FanoutPorts {
  * after a failure half-way: every message it sends has a deduplication id made of the item, the
  * page and its place in the page, so SQS drops the ones a previous attempt already sent.
  */
-export async function fanOut(job: FanoutJob, ports: FanoutPorts = sqsPorts): Promise<{ recipients: number }> {
-  const page = await listSubscribers(job.service, job.node, { cursor: job.cursor, limit: PAGE_SIZE });
+export async function fanOut(
+  job: FanoutJob,
+  ports: FanoutPorts = sqsPorts,
+  sizes: { page: number; perDelivery: number } = { page: PAGE_SIZE, perDelivery: RECIPIENTS_PER_DELIVERY },
+): Promise<{ recipients: number }> {
+  const page = await listSubscribers(job.service, job.node, { cursor: job.cursor, limit: sizes.page });
   const group = streamGroup(job.service, job.node);
   const deliveries: { id: string; body: DeliveryJob; dedup: string; group: string }[] = [];
-  for (let i = 0; i < page.subscribers.length; i += RECIPIENTS_PER_DELIVERY) {
+  for (let i = 0; i < page.subscribers.length; i += sizes.perDelivery) {
     const n = deliveries.length;
     deliveries.push({
       id: String(n),
