@@ -186,7 +186,7 @@ export const functions = [
     timeoutSeconds: 10,
     memoryMB: 512,
     tables: ["Sessions", "Directory", "Streams"],
-    queues: [],
+    queues: ["Fanout"],
     postsToConnections: true,
     secrets: ["SaslSecret"],
   },

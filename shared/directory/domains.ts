@@ -26,6 +26,19 @@ export async function hostedDomain(domain: string): Promise<HostedDomain | undef
   return value;
 }
 
+// Each hosted domain's tenant has a PubSub service (XEP-0060) at this subdomain: its data streams.
+const PUBSUB_PREFIX = "pubsub.";
+
+/** The PubSub service JID of a hosted domain. */
+export const pubsubServiceOf = (domain: string): string => `${PUBSUB_PREFIX}${domain.toLowerCase()}`;
+
+/** The hosted domain whose PubSub service `service` is (pubsub.<domain>), or undefined. */
+export async function pubsubServiceDomain(service: string): Promise<HostedDomain | undefined> {
+  const s = service.toLowerCase();
+  if (!s.startsWith(PUBSUB_PREFIX)) return undefined;
+  return hostedDomain(s.slice(PUBSUB_PREFIX.length));
+}
+
 /** Creates a tenant with one domain, or leaves an existing one as it is. */
 export async function ensureTenantDomain(tenantId: string, name: string, domain: string): Promise<void> {
   const d = domain.toLowerCase();

@@ -1,10 +1,35 @@
 // Streams table I/O for PubSub (XEP-0060): nodes, items, subscriptions, affiliations. Key layout in keys.ts.
 // No protocol decisions here (rules.ts makes them); this module only reads and writes.
-import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactWriteCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { documents } from "../aws/clients";
 import { tableName } from "../aws/resources";
+import { batchDelete } from "../storage/batch";
 import { epochSeconds, isExpired } from "../storage/ttl";
-import { itemKey, nodePk, SUB_PREFIX } from "./keys";
+import { configFromStored, type NodeConfig } from "./config";
+import {
+  AFF_PREFIX,
+  affJidIndexPk,
+  affJidIndexSk,
+  affKey,
+  itemKey,
+  itemsIndexPk,
+  itemsIndexSk,
+  nodeIndexSk,
+  nodeKey,
+  nodePk,
+  SUB_PREFIX,
+  serviceIndexPk,
+  subKey,
+} from "./keys";
+import { type Affiliation, isAffiliation, type SubscriptionState } from "./rules";
 
 const table = (): string => tableName("Streams");
 
@@ -38,7 +63,10 @@ export interface SubscriberPage {
   readonly cursor?: string;
 }
 
-/** Subscriptions in state "subscribed" only (not pending/unconfigured), in a stable order, `limit` per page. */
+/**
+ * Subscriptions in state "subscribed" only (not pending/unconfigured), in a stable order, `limit` per page.
+ * Subscriptions whose subscriber set pubsub#deliver to false are left out too: this list is who gets notified.
+ */
 export async function listSubscribers(
   service: string,
   node: string,
@@ -53,12 +81,13 @@ export async function listSubscribers(
       new QueryCommand({
         TableName: table(),
         KeyConditionExpression: "pk = :pk AND begins_with(sk, :sub)",
-        FilterExpression: "#state = :subscribed",
+        FilterExpression: "#state = :subscribed AND (attribute_not_exists(deliver) OR deliver = :yes)",
         ExpressionAttributeNames: { "#state": "state" },
         ExpressionAttributeValues: {
           ":pk": nodePk(service, node),
           ":sub": SUB_PREFIX,
           ":subscribed": "subscribed",
+          ":yes": true,
         },
         Limit: opts.limit - subscribers.length,
         ExclusiveStartKey: startKey,
@@ -93,4 +122,335 @@ function toStoredItem(item: Record<string, unknown>): StoredItem {
     publisher: String(item.publisher),
     publishedAt: Number(item.publishedAt),
   };
+}
+
+// ---- nodes
+
+export interface NodeRecord {
+  readonly service: string;
+  readonly node: string;
+  readonly tenantId: string;
+  readonly config: NodeConfig;
+  /** Epoch ms. */
+  readonly createdAt: number;
+}
+
+export async function getNode(service: string, node: string): Promise<NodeRecord | undefined> {
+  const out = await documents().send(
+    new GetCommand({ TableName: table(), Key: nodeKey(service, node), ConsistentRead: true }),
+  );
+  return out.Item ? toNodeRecord(out.Item) : undefined;
+}
+
+/** Creates the node with `owner` as its owner; false when the node exists already. */
+export async function createNode(rec: NodeRecord, owner: string): Promise<boolean> {
+  try {
+    await documents().send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: table(),
+              Item: {
+                ...nodeKey(rec.service, rec.node),
+                gsi1pk: serviceIndexPk(rec.service),
+                gsi1sk: nodeIndexSk(rec.node),
+                kind: "node",
+                service: rec.service,
+                node: rec.node,
+                tenantId: rec.tenantId,
+                config: rec.config,
+                createdAt: rec.createdAt,
+              },
+              ConditionExpression: "attribute_not_exists(pk)",
+            },
+          },
+          { Put: { TableName: table(), Item: affiliationItem(rec.service, rec.node, owner, "owner") } },
+        ],
+      }),
+    );
+    return true;
+  } catch (err) {
+    if ((err as Error).name === "TransactionCanceledException") {
+      const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+      if (reasons[0]?.Code === "ConditionalCheckFailed") return false;
+    }
+    throw err;
+  }
+}
+
+export async function saveConfig(service: string, node: string, config: NodeConfig): Promise<void> {
+  await documents().send(
+    new UpdateCommand({
+      TableName: table(),
+      Key: nodeKey(service, node),
+      UpdateExpression: "SET config = :c",
+      ConditionExpression: "attribute_exists(pk)",
+      ExpressionAttributeValues: { ":c": config },
+    }),
+  );
+}
+
+/** Deletes the node and everything in it: items, subscriptions, affiliations. */
+export async function deleteNode(service: string, node: string): Promise<void> {
+  const keys: Record<string, unknown>[] = [];
+  for await (const item of queryAll({
+    TableName: table(),
+    KeyConditionExpression: "pk = :pk",
+    ExpressionAttributeValues: { ":pk": nodePk(service, node) },
+    ProjectionExpression: "pk, sk",
+  })) {
+    keys.push({ pk: item.pk, sk: item.sk });
+  }
+  // The node's head goes first, so that a half-finished delete leaves no node that looks alive.
+  keys.sort((a, b) => (a.sk === "#" ? -1 : b.sk === "#" ? 1 : 0));
+  await batchDelete(table(), keys);
+}
+
+/** Every node of a service (index read: a node created a moment ago may be missing). */
+export async function listNodes(service: string): Promise<NodeRecord[]> {
+  const nodes: NodeRecord[] = [];
+  for await (const item of queryAll({
+    TableName: table(),
+    IndexName: "gsi1",
+    KeyConditionExpression: "gsi1pk = :pk",
+    ExpressionAttributeValues: { ":pk": serviceIndexPk(service) },
+  })) {
+    nodes.push(toNodeRecord(item));
+  }
+  return nodes;
+}
+
+// ---- affiliations
+
+function affiliationItem(service: string, node: string, jid: string, affiliation: Affiliation) {
+  return {
+    ...affKey(service, node, jid),
+    gsi1pk: affJidIndexPk(jid),
+    gsi1sk: affJidIndexSk(service, node),
+    kind: "affiliation",
+    service,
+    node,
+    jid,
+    affiliation,
+  };
+}
+
+export async function getAffiliation(service: string, node: string, bareJid: string): Promise<Affiliation> {
+  const out = await documents().send(
+    new GetCommand({ TableName: table(), Key: affKey(service, node, bareJid), ConsistentRead: true }),
+  );
+  const a = out.Item?.affiliation;
+  return typeof a === "string" && isAffiliation(a) ? a : "none";
+}
+
+export async function listAffiliations(service: string, node: string): Promise<Map<string, Affiliation>> {
+  const out = new Map<string, Affiliation>();
+  for await (const item of queryAll({
+    TableName: table(),
+    KeyConditionExpression: "pk = :pk AND begins_with(sk, :aff)",
+    ExpressionAttributeValues: { ":pk": nodePk(service, node), ":aff": AFF_PREFIX },
+    ConsistentRead: true,
+  })) {
+    if (typeof item.affiliation === "string" && isAffiliation(item.affiliation))
+      out.set(String(item.jid), item.affiliation);
+  }
+  return out;
+}
+
+/** Writes the differences between `before` and `after` ("none" is the absence of an entry). */
+export async function replaceAffiliations(
+  service: string,
+  node: string,
+  before: ReadonlyMap<string, Affiliation>,
+  after: ReadonlyMap<string, Affiliation>,
+): Promise<void> {
+  for (const [jid, affiliation] of after) {
+    if (before.get(jid) === affiliation) continue;
+    await documents().send(
+      new PutCommand({ TableName: table(), Item: affiliationItem(service, node, jid, affiliation) }),
+    );
+  }
+  for (const jid of before.keys()) {
+    if (after.has(jid)) continue;
+    await documents().send(new DeleteCommand({ TableName: table(), Key: affKey(service, node, jid) }));
+  }
+}
+
+/** The nodes `bareJid` has an affiliation with, across services (index read). */
+export async function affiliationsOf(
+  bareJid: string,
+): Promise<{ service: string; node: string; affiliation: Affiliation }[]> {
+  const out: { service: string; node: string; affiliation: Affiliation }[] = [];
+  for await (const item of queryAll({
+    TableName: table(),
+    IndexName: "gsi1",
+    KeyConditionExpression: "gsi1pk = :pk",
+    ExpressionAttributeValues: { ":pk": affJidIndexPk(bareJid) },
+  })) {
+    if (typeof item.affiliation === "string" && isAffiliation(item.affiliation))
+      out.push({ service: String(item.service), node: String(item.node), affiliation: item.affiliation });
+  }
+  return out;
+}
+
+// ---- subscriptions
+
+export interface Subscription {
+  /** Bare or full JID, as subscribed. */
+  readonly jid: string;
+  readonly subid: string;
+  readonly state: SubscriptionState;
+  /** pubsub#deliver: false pauses notifications without unsubscribing. */
+  readonly deliver: boolean;
+}
+
+export async function getSubscription(
+  service: string,
+  node: string,
+  jid: string,
+): Promise<Subscription | undefined> {
+  const out = await documents().send(
+    new GetCommand({ TableName: table(), Key: subKey(service, node, jid), ConsistentRead: true }),
+  );
+  return out.Item ? toSubscription(out.Item) : undefined;
+}
+
+/** Every subscription of the node, any state (the owner's view, and the requester's own). */
+export async function listSubscriptions(service: string, node: string): Promise<Subscription[]> {
+  const subs: Subscription[] = [];
+  for await (const item of queryAll({
+    TableName: table(),
+    KeyConditionExpression: "pk = :pk AND begins_with(sk, :sub)",
+    ExpressionAttributeValues: { ":pk": nodePk(service, node), ":sub": SUB_PREFIX },
+    ConsistentRead: true,
+  })) {
+    subs.push(toSubscription(item));
+  }
+  return subs;
+}
+
+/** The subscriptions of one account (its bare JID and any of its full JIDs). */
+export async function subscriptionsOf(
+  service: string,
+  node: string,
+  bareJid: string,
+): Promise<Subscription[]> {
+  const subs: Subscription[] = [];
+  for await (const item of queryAll({
+    TableName: table(),
+    KeyConditionExpression: "pk = :pk AND begins_with(sk, :sub)",
+    ExpressionAttributeValues: { ":pk": nodePk(service, node), ":sub": `${SUB_PREFIX}${bareJid}` },
+    ConsistentRead: true,
+  })) {
+    const s = toSubscription(item);
+    if (s.jid === bareJid || s.jid.startsWith(`${bareJid}/`)) subs.push(s);
+  }
+  return subs;
+}
+
+export async function putSubscription(service: string, node: string, sub: Subscription): Promise<void> {
+  await documents().send(
+    new PutCommand({
+      TableName: table(),
+      Item: { ...subKey(service, node, sub.jid), kind: "subscription", ...sub },
+    }),
+  );
+}
+
+export async function deleteSubscription(service: string, node: string, jid: string): Promise<void> {
+  await documents().send(new DeleteCommand({ TableName: table(), Key: subKey(service, node, jid) }));
+}
+
+// ---- items
+
+/** Stores (or replaces, same id) an item; `expiresAt` in epoch seconds, for the table's TTL. */
+export async function putItem(item: StoredItem, expiresAt?: number): Promise<void> {
+  await documents().send(
+    new PutCommand({
+      TableName: table(),
+      Item: {
+        ...itemKey(item.service, item.node, item.itemId),
+        gsi1pk: itemsIndexPk(item.service, item.node),
+        gsi1sk: itemsIndexSk(item.publishedAt, item.itemId),
+        kind: "item",
+        ...item,
+        expiresAt,
+      },
+    }),
+  );
+}
+
+/**
+ * The node's live items, newest first, at most `max` (index read, so an item published a moment ago may
+ * be missing, and an item republished under the same id may briefly show twice: the newer is kept).
+ */
+export async function latestItems(service: string, node: string, max?: number): Promise<StoredItem[]> {
+  const now = epochSeconds();
+  const out: StoredItem[] = [];
+  const seen = new Set<string>();
+  for await (const item of queryAll({
+    TableName: table(),
+    IndexName: "gsi1",
+    KeyConditionExpression: "gsi1pk = :pk",
+    ExpressionAttributeValues: { ":pk": itemsIndexPk(service, node) },
+    ScanIndexForward: false,
+  })) {
+    if (isExpired(item, "expiresAt", now) || seen.has(String(item.itemId))) continue;
+    seen.add(String(item.itemId));
+    out.push(toStoredItem(item));
+    if (max !== undefined && out.length >= max) break;
+  }
+  return out;
+}
+
+/** Deletes the oldest items beyond `maxItems` (pubsub#max_items). */
+export async function trimItems(service: string, node: string, maxItems: number): Promise<void> {
+  const keys: Record<string, unknown>[] = [];
+  let kept = 0;
+  for await (const item of queryAll({
+    TableName: table(),
+    IndexName: "gsi1",
+    KeyConditionExpression: "gsi1pk = :pk",
+    ExpressionAttributeValues: { ":pk": itemsIndexPk(service, node) },
+    ProjectionExpression: "pk, sk",
+    ScanIndexForward: false,
+  })) {
+    if (kept < maxItems) kept++;
+    else keys.push({ pk: item.pk, sk: item.sk });
+  }
+  await batchDelete(table(), keys);
+}
+
+export async function deleteItem(service: string, node: string, itemId: string): Promise<boolean> {
+  const out = await documents().send(
+    new DeleteCommand({ TableName: table(), Key: itemKey(service, node, itemId), ReturnValues: "ALL_OLD" }),
+  );
+  return out.Attributes !== undefined;
+}
+
+// ---- helpers
+
+async function* queryAll(input: QueryCommandInput): AsyncGenerator<Record<string, unknown>> {
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const out = await documents().send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+    for (const item of out.Items ?? []) yield item;
+    startKey = out.LastEvaluatedKey;
+  } while (startKey);
+}
+
+function toNodeRecord(item: Record<string, unknown>): NodeRecord {
+  return {
+    service: String(item.service),
+    node: String(item.node),
+    tenantId: String(item.tenantId),
+    config: configFromStored(item.config),
+    createdAt: Number(item.createdAt),
+  };
+}
+
+function toSubscription(item: Record<string, unknown>): Subscription {
+  const state = item.state === "pending" || item.state === "unconfigured" ? item.state : "subscribed";
+  return { jid: String(item.jid), subid: String(item.subid), state, deliver: item.deliver !== false };
 }

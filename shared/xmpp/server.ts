@@ -1,6 +1,7 @@
 import { discoFeature } from "./features/disco";
 import { pingFeature } from "./features/ping";
 import { presenceControl } from "./features/presence";
+import { handlePubsubMessage, pubsubDisco, pubsubFeature } from "./features/pubsub";
 import { rosterFeature } from "./features/roster";
 import { sessionFeature } from "./features/session";
 import { IqRegistry } from "./iq/dispatch";
@@ -12,14 +13,16 @@ import { setLocalHandlers } from "./routing/router";
 
 export const iqRegistry = new IqRegistry();
 iqRegistry
-  .add(discoFeature(() => iqRegistry.discoFeatures))
+  .add(discoFeature(() => iqRegistry.discoFeatures, [pubsubDisco]))
   .add(pingFeature)
   .add(sessionFeature)
-  .add(rosterFeature);
+  .add(rosterFeature)
+  .add(pubsubFeature);
 // Stream-level features that have no iq handler but are worth advertising.
 iqRegistry.discoFeatures.push(NS_SM, "jabber:iq:roster", "urn:xmpp:stream-limits:0");
 
 setLocalHandlers({
   iq: (stanza, target, turn) => iqRegistry.dispatch(stanza, target, turn),
   presenceControl,
+  serviceMessage: handlePubsubMessage,
 });

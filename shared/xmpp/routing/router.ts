@@ -1,6 +1,6 @@
 import { type Element, xml } from "@xmpp/xml";
 import { getAccount } from "../../directory/accounts";
-import { hostedDomain } from "../../directory/domains";
+import { hostedDomain, pubsubServiceDomain } from "../../directory/domains";
 import { storeOffline } from "../../directory/offline";
 import { bareOf, type Jid, parseJid } from "../jid";
 import { NS_DELAY } from "../namespaces";
@@ -20,6 +20,8 @@ export interface LocalHandlers {
   iq(stanza: Element, target: Jid, turn: Turn | undefined): Promise<void>;
   /** A presence of type subscribe/subscribed/unsubscribe/unsubscribed/probe to a local account. */
   presenceControl(stanza: Element, target: Jid, turn: Turn | undefined): Promise<void>;
+  /** A message to a hosted service JID (e.g. a PubSub subscription approval form). */
+  serviceMessage?(stanza: Element, target: Jid, turn: Turn | undefined): Promise<void>;
 }
 
 let handlers: LocalHandlers | undefined;
@@ -38,7 +40,14 @@ function local(): LocalHandlers {
 export async function route(stanza: Element, turn?: Turn): Promise<void> {
   const to = stanza.attrs.to ? parseJid(stanza.attrs.to) : undefined;
   if (!to) return bounce(stanza, "jid-malformed", `"${stanza.attrs.to ?? ""}" is not a valid JID`, turn);
-  if (!(await hostedDomain(to.domain))) return remote(stanza, to, turn);
+  if (!(await hostedDomain(to.domain))) {
+    // A hosted domain's PubSub service: a JID without local part, answered by the server.
+    if (!(await pubsubServiceDomain(to.domain))) return remote(stanza, to, turn);
+    if (to.local) return bounce(stanza, "service-unavailable", undefined, turn);
+    if (stanza.name === "iq") return local().iq(stanza, to, turn);
+    if (stanza.name === "message") return local().serviceMessage?.(stanza, to, turn);
+    return;
+  }
   if (!to.local) {
     if (stanza.name === "iq") return local().iq(stanza, to, turn);
     return; // messages and presence to the server itself: nothing to do with them here
