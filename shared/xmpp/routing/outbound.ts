@@ -2,7 +2,7 @@ import { xml } from "@xmpp/xml";
 import { postFrames } from "../connections";
 import { NS_SM } from "../namespaces";
 import type { SessionRecord } from "../session/state";
-import { enqueueForAck } from "../session/store";
+import { enqueueForAck, enqueueWhileDetached } from "../session/store";
 
 /** API Gateway's largest message to a client. A stanza larger than this cannot be delivered over it. */
 export const MAX_OUTBOUND_BYTES = 128 * 1024;
@@ -28,8 +28,13 @@ export type DeliveryResult = "sent" | "queued" | "gone" | "too-big";
 export async function deliverToSession(target: SessionRecord, stanza: string): Promise<DeliveryResult> {
   if (Buffer.byteLength(stanza, "utf8") > MAX_OUTBOUND_BYTES) return "too-big";
   if (target.smEnabled) {
+    if (target.detached) {
+      const queued = await enqueueWhileDetached(target.connectionId, stanza, MAX_UNACKED);
+      if (queued === "queued") return "queued";
+      if (queued === "refused") return "gone";
+      // Attached again meanwhile (a resumption finished): sent like to any attached session.
+    }
     if (!(await enqueueForAck(target.connectionId, [stanza], MAX_UNACKED))) return "gone";
-    if (target.detached) return "queued";
     // The queue length is as the routing lookup read it: approximate, which is all asking needs.
     const frames = (target.smQueue.length + 1) % REQUEST_ACK_EVERY === 0 ? [stanza, ackRequest] : [stanza];
     return (await postFrames(target.connectionId, frames)) === "sent" ? "sent" : "queued";

@@ -19,11 +19,14 @@ export async function retireSession(
     await postFrames(record.connectionId, streamErrorFrames(...opts.streamError));
     await closeConnection(record.connectionId);
   }
-  await deleteSession(record.connectionId);
-  const { user, resource } = record.state;
+  // The session as it was when deleted, not when `record` was read: what was queued for it meanwhile
+  // is routed again too. Already deleted: someone else ended it, and did all this.
+  const last = await deleteSession(record.connectionId);
+  if (!last) return;
+  const { user, resource } = last.state;
   if (user && resource) await releaseResource(`${user}/${resource}`, record.connectionId);
-  if (record.state.available) await goOffline(record.state);
-  for (const frame of record.smQueue) {
+  if (last.state.available) await goOffline(last.state);
+  for (const frame of last.smQueue) {
     const stanza = parseStored(frame);
     if (stanza.name === "message") await route(stanza);
   }

@@ -292,6 +292,28 @@ export async function enqueueForAck(
   stanzas: readonly string[],
   maxQueued: number,
 ): Promise<boolean> {
+  return (await append(connectionId, stanzas, maxQueued, false)) === "queued";
+}
+
+/**
+ * Appends to a detached session's queue only while it is still detached: an entry appended so is
+ * sent by whoever attaches the session (resumption's replay), one refused with "attached" must be
+ * sent by the caller. Either way it is sent once, and never overtakes the replay.
+ */
+export async function enqueueWhileDetached(
+  connectionId: string,
+  stanza: string,
+  maxQueued: number,
+): Promise<"queued" | "attached" | "refused"> {
+  return append(connectionId, [stanza], maxQueued, true);
+}
+
+async function append(
+  connectionId: string,
+  stanzas: readonly string[],
+  maxQueued: number,
+  onlyDetached: boolean,
+): Promise<"queued" | "attached" | "refused"> {
   try {
     await documents().send(
       new UpdateCommand({
@@ -299,19 +321,31 @@ export async function enqueueForAck(
         Key: { connectionId },
         UpdateExpression: "SET smQueue = list_append(if_not_exists(smQueue, :empty), :items)",
         ConditionExpression:
-          "attribute_exists(connectionId) AND (attribute_not_exists(smQueue) OR size(smQueue) < :max)",
-        ExpressionAttributeValues: { ":empty": [], ":items": [...stanzas], ":max": maxQueued },
+          "attribute_exists(connectionId) AND (attribute_not_exists(smQueue) OR size(smQueue) < :max)" +
+          (onlyDetached ? " AND detached = :t" : ""),
+        ExpressionAttributeValues: {
+          ":empty": [],
+          ":items": [...stanzas],
+          ":max": maxQueued,
+          ...(onlyDetached ? { ":t": true } : {}),
+        },
       }),
     );
-    return true;
+    return "queued";
   } catch (err) {
-    if (isConditionFailure(err)) return false;
-    throw err;
+    if (!isConditionFailure(err)) throw err;
   }
+  if (!onlyDetached) return "refused";
+  const now = await getSession(connectionId);
+  return now && !now.detached && now.smQueue.length < maxQueued ? "attached" : "refused";
 }
 
-export async function deleteSession(connectionId: string): Promise<void> {
-  await documents().send(new DeleteCommand({ TableName: table(), Key: { connectionId } }));
+/** Deletes the session's item and returns it as it was at that instant (undefined if already gone). */
+export async function deleteSession(connectionId: string): Promise<SessionRecord | undefined> {
+  const out = await documents().send(
+    new DeleteCommand({ TableName: table(), Key: { connectionId }, ReturnValues: "ALL_OLD" }),
+  );
+  return out.Attributes ? toRecord(out.Attributes) : undefined;
 }
 
 // A full JID is claimed by one connection at a time, with an item of its own: two connections

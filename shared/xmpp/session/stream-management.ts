@@ -4,7 +4,7 @@ import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from "@aw
 import { type Element, xml } from "@xmpp/xml";
 import { documents, sqs } from "../../aws/clients";
 import { queueUrl, tableName } from "../../aws/resources";
-import { closeConnection } from "../connections";
+import { closeConnection, postFrames } from "../connections";
 import { NS_SM, NS_STANZAS } from "../namespaces";
 import { streamErrorFrames } from "../stream-errors";
 import { getSession, SESSION_TTL_SECONDS, toRecord } from "./store";
@@ -144,7 +144,9 @@ export async function resume(turn: Turn, el: Element): Promise<void> {
                 TableName: tableName("Sessions"),
                 Key: { connectionId: turn.connectionId },
                 UpdateExpression:
-                  "SET smQueue = list_append(:q, if_not_exists(smQueue, :empty)), smBase = :base, bareJid = :jid, #r = :res, available = :av, priority = :pr, smEnabled = :t",
+                  // detached until the replay is sent (finishResume): a stanza routed meanwhile is queued
+                  // behind the replayed ones instead of overtaking them on the socket.
+                  "SET smQueue = list_append(:q, if_not_exists(smQueue, :empty)), smBase = :base, bareJid = :jid, #r = :res, available = :av, priority = :pr, smEnabled = :t, detached = :t",
                 ExpressionAttributeNames: { "#r": "resource" },
                 ExpressionAttributeValues: {
                   ":q": remaining,
@@ -192,10 +194,36 @@ export async function resume(turn: Turn, el: Element): Promise<void> {
     sendNonza(turn, xml("resumed", { xmlns: NS_SM, previd, h: String(old.state.sm.inbound) }));
     // Already counted in the queue under their numbers: sent again as they are.
     for (const stanza of remaining) sendNonza(turn, stanza);
+    turn.after.push(() => finishResume(turn.connectionId, h + remaining.length));
     if (!old.detached) await closeConnection(old.connectionId);
     return;
   }
   sendNonza(turn, failed("resource-constraint"));
+}
+
+/**
+ * Once the resumed stream's replay was sent: the session takes deliveries directly again, and the
+ * stanzas queued for it since the resumption (numbered after `replayedUpTo`) are sent now, in order.
+ */
+async function finishResume(connectionId: string, replayedUpTo: number): Promise<void> {
+  const out = await documents()
+    .send(
+      new UpdateCommand({
+        TableName: tableName("Sessions"),
+        Key: { connectionId },
+        UpdateExpression: "REMOVE detached, detachedAt",
+        ConditionExpression: "attribute_exists(connectionId)",
+        ReturnValues: "ALL_NEW",
+      }),
+    )
+    .catch((err: Error) => {
+      if (err.name === "ConditionalCheckFailedException") return undefined;
+      throw err;
+    });
+  if (!out?.Attributes) return;
+  const record = toRecord(out.Attributes);
+  const queuedSince = record.smQueue.slice(Math.max(0, replayedUpTo + 1 - record.smBase));
+  if (queuedSince.length > 0) await postFrames(connectionId, queuedSince);
 }
 
 /** The socket closed: keep the session for resumption, and have it retired if nobody resumes it. */
