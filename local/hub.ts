@@ -30,7 +30,7 @@ import type { HubConfig } from "./config";
 import { ensureTables } from "./create-tables";
 import { startDynamo } from "./dynamodb";
 import { assertPortFree } from "./ports";
-import { type QueuePoller, startQueuePoller } from "./queue-poller";
+import { type QueuePoller, type SqsBatchHandler, startQueuePoller } from "./queue-poller";
 import { startSqs } from "./sqs";
 import { startTtlSweeper } from "./ttl-sweeper";
 
@@ -45,6 +45,8 @@ export interface HubHooks {
   onWsInvoke?: WebSocketEmulatorOptions["onInvoke"];
   /** Wraps each WebSocket route handler, e.g. to run it in an AsyncLocalStorage scope. */
   wrapWsRoute?: (route: WebSocketRoute, handler: WsRouteHandler) => WsRouteHandler;
+  /** Wraps each queue consumer (by its manifest function name), as wrapWsRoute does for WebSocket routes. */
+  wrapQueueHandler?: (functionName: string, handler: SqsBatchHandler) => SqsBatchHandler;
 }
 
 export interface Hub {
@@ -179,10 +181,11 @@ export async function startHub(
       const attrs = await sqsClient.send(
         new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }),
       );
-      const handler = (await loadHandler(def)) as unknown as (
+      const loaded = (await loadHandler(def)) as unknown as (
         e: SQSEvent,
         c: Context,
       ) => Promise<SQSBatchResponse | undefined>;
+      const handler = hooks.wrapQueueHandler?.(def.name, loaded) ?? loaded;
       pollers.push(
         startQueuePoller({
           client: sqsClient,

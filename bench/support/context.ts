@@ -43,6 +43,8 @@ export interface BenchContext {
    * returns what was recorded.
    */
   measure<T>(fn: () => Promise<T>, quietMs?: number): Promise<Window<T>>;
+  /** Waits until no invocation (WebSocket route or queue consumer) has run for `quietMs`. */
+  settle(quietMs: number, timeoutMs?: number): Promise<void>;
   /** Memory of the XMPP frame function in the manifest, for GB-s figures. */
   readonly frameFunctionMemoryMB: number;
   close(): Promise<void>;
@@ -68,6 +70,7 @@ export async function startBenchContext(opts: { quick: boolean; domain?: string 
     hub = await startHub(config, () => {}, {
       onWsInvoke: recorder.onInvoke,
       wrapWsRoute: recorder.wrap,
+      wrapQueueHandler: recorder.wrapQueue,
     });
   } catch (err) {
     recorder.close();
@@ -100,6 +103,7 @@ export async function startBenchContext(opts: { quick: boolean; domain?: string 
       const wallMs = performance.now() - started;
       return { value, ...recorder.snapshot(), totals: callCounts(), wallMs };
     },
+    settle: (quietMs, timeoutMs) => recorder.settle(quietMs, timeoutMs),
     async close() {
       setCapacityCapture(false);
       await clients.close();

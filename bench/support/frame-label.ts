@@ -13,6 +13,8 @@ const SHORT_NS: Record<string, string> = {
   "http://jabber.org/protocol/disco#info": "disco#info",
   "http://jabber.org/protocol/disco#items": "disco#items",
   "urn:xmpp:ping": "ping",
+  "http://jabber.org/protocol/pubsub": "pubsub",
+  "http://jabber.org/protocol/pubsub#owner": "pubsub#owner",
 };
 
 export function frameLabel(body: string): string {

@@ -1,14 +1,19 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { WebSocketEvent, WebSocketRoute, WsRouteHandler } from "../../local/apigw-websocket";
+import type { SqsBatchHandler } from "../../local/queue-poller";
 import { type AwsCall, onAwsCall } from "../../shared/aws/call-counter";
 import { frameLabel } from "./frame-label";
 
-/** One route handler invocation as the hub ran it, with the AWS calls made inside it. */
+/** One handler invocation as the hub ran it (a WebSocket route or a queue consumer), with its AWS calls. */
 export interface Invocation {
-  readonly route: WebSocketRoute;
+  /** The WebSocket route, or "queue" for a queue consumer. */
+  readonly route: WebSocketRoute | "queue";
+  /** The WebSocket connection; empty for a queue consumer. */
   readonly connectionId: string;
-  /** What the frame was ("sasl <auth SCRAM-SHA-1/>", "message chat"...), or the route's name. */
+  /** What the frame was ("sasl <auth SCRAM-SHA-1/>", "message chat"...), the route's name, or the consumer's function name. */
   readonly label: string;
+  /** SQS records in the event, for a queue consumer. */
+  readonly records?: number;
   readonly startedAt: number;
   durationMs: number;
   readonly calls: AwsCall[];
@@ -20,7 +25,8 @@ export interface Invocation {
 /**
  * Records every WebSocket route invocation of the hub. Each handler runs in an AsyncLocalStorage scope,
  * so the AWS calls it makes (reported by shared/aws/call-counter) are attributed to it even when
- * invocations interleave; calls made outside any invocation (queue consumers) are kept apart.
+ * invocations interleave; queue consumers too, when wrapped with `wrapQueue`. Calls made outside any
+ * invocation are kept apart.
  */
 export class InvocationRecorder {
   private readonly scope = new AsyncLocalStorage<Invocation>();
@@ -58,21 +64,42 @@ export class InvocationRecorder {
           inv.overlapped = true;
         }
       }
-      this.inFlight.add(inv);
-      this.lastActivity = inv.startedAt;
-      try {
-        return await this.scope.run(inv, () => handler(event, context));
-      } catch (err) {
-        inv.error = (err as Error).name ?? "Error";
-        throw err;
-      } finally {
-        inv.durationMs = performance.now() - inv.startedAt;
-        this.inFlight.delete(inv);
-        this.done.push(inv);
-        this.lastActivity = performance.now();
-      }
+      return this.track(inv, () => handler(event, context));
     };
   };
+
+  /** For HubHooks.wrapQueueHandler. */
+  readonly wrapQueue = (functionName: string, handler: SqsBatchHandler): SqsBatchHandler => {
+    return async (event, context) => {
+      const inv: Invocation = {
+        route: "queue",
+        connectionId: "",
+        label: functionName,
+        records: event.Records.length,
+        startedAt: performance.now(),
+        durationMs: 0,
+        calls: [],
+        overlapped: false,
+      };
+      return this.track(inv, () => handler(event, context));
+    };
+  };
+
+  private async track<R>(inv: Invocation, fn: () => Promise<R>): Promise<R> {
+    this.inFlight.add(inv);
+    this.lastActivity = inv.startedAt;
+    try {
+      return await this.scope.run(inv, fn);
+    } catch (err) {
+      inv.error = (err as Error).name ?? "Error";
+      throw err;
+    } finally {
+      inv.durationMs = performance.now() - inv.startedAt;
+      this.inFlight.delete(inv);
+      this.done.push(inv);
+      this.lastActivity = performance.now();
+    }
+  }
 
   /** For HubHooks.onWsInvoke. */
   readonly onInvoke = (route: WebSocketRoute, durationMs: number, error?: unknown): void => {
