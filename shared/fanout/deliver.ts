@@ -38,16 +38,36 @@ export async function deliverJob(
     job.recipients.map((r) => r.jid),
   );
   const payload = parseStored(item.payload);
-  for (const r of job.recipients) {
-    if (done.has(r.jid)) {
-      counts.skipped++;
-      continue;
+  const todo = job.recipients.filter((r) => !done.has(r.jid));
+  counts.skipped = job.recipients.length - todo.length;
+  // Recipients are independent (each appears once per message; a subscriber's order across items is
+  // kept by the FIFO group), so they are notified several at a time. One failing does not stop the
+  // others: they are marked, and the retry of this message notifies only the rest.
+  const failures: unknown[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < todo.length) {
+      const r = todo[next++] as (typeof todo)[number];
+      try {
+        counts[await ports.notify(r.jid, notification(item, payload, r.jid, r.subid), item)]++;
+        await markDelivered(job.service, job.node, job.itemId, r.jid);
+      } catch (err) {
+        failures.push(err);
+      }
     }
-    counts[await ports.notify(r.jid, notification(item, payload, r.jid, r.subid), item)]++;
-    await markDelivered(job.service, job.node, job.itemId, r.jid);
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENT_NOTIFICATIONS, todo.length) }, worker));
+  if (failures.length > 0) {
+    throw new AggregateError(
+      failures,
+      `${failures.length} of ${todo.length} notifications failed; the retry sends them`,
+    );
   }
   return counts;
 }
+
+/** Notifications in flight at once within one delivery message. */
+export const CONCURRENT_NOTIFICATIONS = 10;
 
 /** XEP-0060 7.1.2.1: the event notification, with the item's payload. */
 export function notification(item: StoredItem, payload: Element, to: string, subid: string): Element {
