@@ -11,7 +11,8 @@ import { parseStored } from "../xmpp/stored-xml";
 import { alreadyDelivered, markDelivered } from "./delivered";
 import type { DeliveryJob } from "./jobs";
 
-export type Outcome = "online" | "stored" | "remote-pending" | "skipped";
+/** "over-cap": offline, and the account's offline storage is full (XEP-0160 cap): not kept. */
+export type Outcome = "online" | "stored" | "over-cap" | "remote-pending" | "skipped";
 
 export interface DeliveryPorts {
   /** Delivers one notification to one subscriber. */
@@ -28,7 +29,13 @@ export async function deliverJob(
   job: DeliveryJob,
   ports: DeliveryPorts = { notify },
 ): Promise<Record<Outcome, number>> {
-  const counts: Record<Outcome, number> = { online: 0, stored: 0, "remote-pending": 0, skipped: 0 };
+  const counts: Record<Outcome, number> = {
+    online: 0,
+    stored: 0,
+    "over-cap": 0,
+    "remote-pending": 0,
+    skipped: 0,
+  };
   const item = await getItem(job.service, job.node, job.itemId);
   if (!item) return counts; // retracted, or past its retention: nothing left to deliver
   const done = await alreadyDelivered(
@@ -110,6 +117,10 @@ async function notify(jid: string, message: Element, item: StoredItem): Promise<
   stamped.cnode(
     xml("delay", { xmlns: NS_DELAY, from: to.domain, stamp: new Date(item.publishedAt).toISOString() }),
   );
-  await storeOffline(bare, stamped.toString());
-  return "stored";
+  if (await storeOffline(bare, stamped.toString())) return "stored";
+  // The item itself stays on its node (within its retention): the subscriber can still fetch it.
+  console.warn(
+    `pubsub delivery: offline storage of ${bare} is full; notification of ${item.node}/${item.itemId} not kept`,
+  );
+  return "over-cap";
 }
