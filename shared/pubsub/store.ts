@@ -72,11 +72,12 @@ export async function listSubscribers(
   node: string,
   opts: { cursor?: string; limit: number },
 ): Promise<SubscriberPage> {
-  const subscribers: { jid: string; subid: string }[] = [];
+  const found: { jid: string; subid: string; key: Record<string, unknown> }[] = [];
   let startKey = opts.cursor === undefined ? undefined : decodeCursor(opts.cursor);
   // DynamoDB's Limit counts items evaluated before the filter: ask for what is missing until the page is
-  // full, so a page is short only at the end, and the cursor is where evaluation stopped.
-  while (subscribers.length < opts.limit) {
+  // full. One subscriber more than the page is read, so that a cursor is returned only when another page
+  // really holds someone (a full last page would otherwise cost the caller an empty round).
+  while (found.length <= opts.limit) {
     const out = await documents().send(
       new QueryCommand({
         TableName: table(),
@@ -89,17 +90,22 @@ export async function listSubscribers(
           ":subscribed": "subscribed",
           ":yes": true,
         },
-        Limit: opts.limit - subscribers.length,
+        Limit: opts.limit + 1 - found.length,
         ExclusiveStartKey: startKey,
         ConsistentRead: true,
       }),
     );
     for (const item of out.Items ?? [])
-      subscribers.push({ jid: String(item.jid), subid: String(item.subid) });
+      found.push({ jid: String(item.jid), subid: String(item.subid), key: { pk: item.pk, sk: item.sk } });
     startKey = out.LastEvaluatedKey;
     if (!startKey) break;
   }
-  return startKey ? { subscribers, cursor: encodeCursor(startKey) } : { subscribers };
+  const page = found.slice(0, opts.limit);
+  const subscribers = page.map(({ jid, subid }) => ({ jid, subid }));
+  const last = page.at(-1);
+  return found.length > opts.limit && last
+    ? { subscribers, cursor: encodeCursor(last.key) }
+    : { subscribers };
 }
 
 function encodeCursor(key: Record<string, unknown>): string {

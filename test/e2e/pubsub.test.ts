@@ -482,6 +482,10 @@ describe("the store's reads for the fan-out", () => {
     expect(pages[1]).toHaveLength(3);
     const first = await store.listSubscribers(SERVICE, node, { limit: 3 });
     expect(first.subscribers[0]).toEqual({ jid: "s0@b.test", subid: "id-s0@b.test" });
+    // A page that holds the last subscriber exactly says so: no cursor to an empty page.
+    const all = await store.listSubscribers(SERVICE, node, { limit: 7 });
+    expect(all.subscribers).toHaveLength(7);
+    expect(all.cursor).toBeUndefined();
 
     expect(outcome(await iq(alice, "set", publishIq(node, power(3), "x1")))).toBe("result");
     expect(await store.getItem(SERVICE, node, "x1")).toMatchObject({
