@@ -2,8 +2,9 @@ import { type Element, xml } from "@xmpp/xml";
 import { hostedDomain } from "../directory/domains";
 import { storeOffline } from "../directory/offline";
 import { getItem, type StoredItem } from "../pubsub/store";
+import { withDelay } from "../xmpp/delay";
 import { bareOf, parseJid } from "../xmpp/jid";
-import { NS_DELAY, NS_PUBSUB_EVENT } from "../xmpp/namespaces";
+import { NS_PUBSUB_EVENT } from "../xmpp/namespaces";
 import { deliverToSession } from "../xmpp/routing/outbound";
 import { retireSession } from "../xmpp/session/retire";
 import { sessionsOf } from "../xmpp/session/store";
@@ -113,10 +114,7 @@ async function notify(jid: string, message: Element, item: StoredItem): Promise<
     else if (result === "gone") await retireSession(s, { socketAlreadyGone: true });
   }
   if (delivered) return "online";
-  const stamped = xml(message.name, { ...message.attrs }, ...message.children);
-  stamped.cnode(
-    xml("delay", { xmlns: NS_DELAY, from: to.domain, stamp: new Date(item.publishedAt).toISOString() }),
-  );
+  const stamped = withDelay(message, to.domain, new Date(item.publishedAt));
   if (await storeOffline(bare, stamped.toString())) return "stored";
   // The item itself stays on its node (within its retention): the subscriber can still fetch it.
   console.warn(

@@ -66,11 +66,11 @@ export async function handleClientPresence(turn: Turn, el: Element): Promise<voi
   state.presence = el.toString();
   const items = await loadRoster(user);
   for (const contact of presenceRecipients(items)) await route(addressed(el, contact), turn);
-  for (const s of await otherAvailable(user, turn))
-    await deliver(s, addressed(el, `${user}/${s.resource}`), turn);
+  const others = await otherAvailable(user, turn);
+  for (const s of others) await deliver(s, addressed(el, `${user}/${s.resource}`), turn);
   // RFC 6121 4.2.2 and 4.4.2: the resource that sent it gets its own presence back, too.
   sendStanza(turn, addressed(el, fullJid(state) ?? user));
-  if (initial) await firstAvailable(turn, user, items);
+  if (initial) await firstAvailable(turn, user, items, others);
 }
 
 /** RFC 6121 4.2.2 and 3.1.3, XEP-0160: what a resource gets when it first becomes available. */
@@ -78,6 +78,7 @@ async function firstAvailable(
   turn: Turn,
   user: string,
   items: Awaited<ReturnType<typeof loadRoster>>,
+  others: readonly SessionRecord[],
 ): Promise<void> {
   const me = fullJid(turn.state) ?? user;
   for (const contact of probeTargets(items)) {
@@ -87,7 +88,7 @@ async function firstAvailable(
       if (s.available && s.state.presence) sendStanza(turn, presenceOf(s, me));
     }
   }
-  for (const s of await otherAvailable(user, turn)) {
+  for (const s of others) {
     if (s.state.presence) sendStanza(turn, presenceOf(s, me));
   }
   for (const pending of pendingRequests(items)) {

@@ -1,9 +1,9 @@
-import { type Element, xml } from "@xmpp/xml";
+import type { Element } from "@xmpp/xml";
 import { getAccount } from "../../directory/accounts";
 import { hostedDomain, pubsubServiceDomain } from "../../directory/domains";
 import { storeOffline } from "../../directory/offline";
+import { withDelay } from "../delay";
 import { bareOf, type Jid, parseJid } from "../jid";
-import { NS_DELAY } from "../namespaces";
 import type { SessionRecord } from "../session/state";
 import { sessionsOf } from "../session/store";
 import { sendStanza, type Turn } from "../session/turn";
@@ -130,12 +130,7 @@ async function routeMessage(stanza: Element, to: Jid, turn?: Turn): Promise<void
 
 /** XEP-0160: kept for the account's next available presence, stamped with the time it was stored. */
 export async function storeForLater(stanza: Element, bareJid: string, turn?: Turn): Promise<void> {
-  const stamped = xml(stanza.name, { ...stanza.attrs }, ...stanza.children);
-  if (!stamped.getChild("delay", NS_DELAY)) {
-    stamped.cnode(
-      xml("delay", { xmlns: NS_DELAY, from: bareJid.split("@")[1], stamp: new Date().toISOString() }),
-    );
-  }
+  const stamped = withDelay(stanza, bareJid.split("@")[1] ?? "", new Date());
   if (!(await storeOffline(bareJid, stamped.toString()))) {
     await bounce(stanza, "service-unavailable", "the recipient's offline storage is full", turn);
   }

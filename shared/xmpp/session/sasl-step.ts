@@ -1,5 +1,5 @@
 import { type Element, xml } from "@xmpp/xml";
-import { getAccount, recordLoginFailure, recordLoginSuccess } from "../../directory/accounts";
+import { type Account, getAccount, recordLoginFailure, recordLoginSuccess } from "../../directory/accounts";
 import type { LookupResult, SaslOutcome } from "../../sasl/server";
 import { abortSasl, continueSasl, startSasl } from "../../sasl/server";
 import { NS_SASL } from "../namespaces";
@@ -13,8 +13,10 @@ export const MAX_SASL_FAILURES_PER_CONNECTION = 3;
 export async function saslStep(turn: Turn, el: Element): Promise<void> {
   const state = turn.state;
   const domain = state.domain ?? "";
+  // Kept for the success path: the failure counters are reset only when there is something to reset.
+  let account: Account | undefined;
   const lookup = async (username: string): Promise<LookupResult> => {
-    const account = await getAccount(`${username.toLowerCase()}@${domain}`);
+    account = await getAccount(`${username.toLowerCase()}@${domain}`);
     if (!account) return undefined;
     // A locked account answers like a disabled one, after the password was proven: a guesser learns nothing.
     if (account.disabled || account.lockedUntil > Date.now()) {
@@ -41,7 +43,7 @@ export async function saslStep(turn: Turn, el: Element): Promise<void> {
   state.sasl = undefined;
   if (outcome.kind === "success") {
     const user = `${outcome.username.toLowerCase()}@${domain}`;
-    await recordLoginSuccess(user);
+    if (account && (account.failedLogins > 0 || account.lockedUntil > 0)) await recordLoginSuccess(user);
     state.user = user;
     state.phase = "authenticated";
     sendNonza(turn, xml("success", { xmlns: NS_SASL }, outcome.data ?? ""));

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { type Element, xml } from "@xmpp/xml";
+import { xml } from "@xmpp/xml";
 import { hostedDomain } from "../../directory/domains";
 import { goOffline } from "../features/presence";
 import { type FrameLimits, parseFrame } from "../frame-parser";
@@ -151,5 +151,3 @@ function streamError(turn: Turn, condition: StreamErrorCondition, text: string, 
   for (const f of streamErrorFrames(condition, text)) sendNonza(turn, f);
   turn.closing = true;
 }
-
-export type { Element };
