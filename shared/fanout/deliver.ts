@@ -1,70 +1,81 @@
 import { type Element, xml } from "@xmpp/xml";
+import { tableName } from "../aws/resources";
 import { hostedDomain } from "../directory/domains";
-import { storeOffline } from "../directory/offline";
 import { getItem, type StoredItem } from "../pubsub/store";
-import { withDelay } from "../xmpp/delay";
 import { bareOf, parseJid } from "../xmpp/jid";
 import { NS_PUBSUB_EVENT } from "../xmpp/namespaces";
 import { deliverToSession } from "../xmpp/routing/outbound";
 import { retireSession } from "../xmpp/session/retire";
-import { sessionsOf } from "../xmpp/session/store";
+import { type AccountRoute, lookupRoutes, markMissedSince } from "../xmpp/session/routes";
+import type { SessionRecord } from "../xmpp/session/state";
 import { parseStored } from "../xmpp/stored-xml";
-import { alreadyDelivered, markDelivered } from "./delivered";
+import { type Delivered, deliveredKeys, foundMarks, markDelivered, markId } from "./delivered";
 import type { DeliveryJob } from "./jobs";
 
-/** "over-cap": offline, and the account's offline storage is full (XEP-0160 cap): not kept. */
-export type Outcome = "online" | "stored" | "over-cap" | "remote-pending" | "skipped";
+/**
+ * "deferred": no live session took it; the item is replayed from its node at the subscriber's next
+ * login (nothing is copied per subscriber meanwhile: see replayMissedItems).
+ */
+export type Outcome = "online" | "deferred" | "remote-pending" | "skipped";
 
 export interface DeliveryPorts {
-  /** Delivers one notification to one subscriber. */
-  notify(jid: string, notification: Element, item: StoredItem): Promise<Outcome>;
+  /** Delivers one notification to one subscriber, given its account's routing item and sessions. */
+  notify(jid: string, notification: Element, item: StoredItem, account: Account): Promise<Outcome>;
+}
+
+export interface Account {
+  /** Absent for an account that never had a session. */
+  readonly route?: AccountRoute;
+  readonly sessions: readonly SessionRecord[];
 }
 
 /**
  * Notifies the recipients of one delivery message, skipping those already notified of the item: no
  * subscriber sees an item twice because an attempt failed half-way, a message was redriven, or the
- * item was fanned out again (one consistent BatchGetItem per 100 recipients). A crash between a
- * notification and its mark can still repeat that one notification.
+ * item was fanned out again. Per message of 50 recipients: one read of the item, one BatchGetItem for
+ * the delivered-marks and the recipients' routing items together, one for their sessions, one
+ * BatchWriteItem per 25 marks, and a PostToConnection per online session. A crash after notifications
+ * and before their marks are written can repeat those notifications (at most one message's worth).
  */
 export async function deliverJob(
   job: DeliveryJob,
   ports: DeliveryPorts = { notify },
 ): Promise<Record<Outcome, number>> {
-  const counts: Record<Outcome, number> = {
-    online: 0,
-    stored: 0,
-    "over-cap": 0,
-    "remote-pending": 0,
-    skipped: 0,
-  };
+  const counts: Record<Outcome, number> = { online: 0, deferred: 0, "remote-pending": 0, skipped: 0 };
   const item = await getItem(job.service, job.node, job.itemId);
   if (!item) return counts; // retracted, or past its retention: nothing left to deliver
-  const done = await alreadyDelivered(
-    job.service,
-    job.node,
-    job.itemId,
-    job.recipients.map((r) => r.jid),
-  );
+  const marks: Delivered[] = job.recipients.map((r) => ({ ...item, jid: r.jid }));
+  const local = await localBareJids(job.recipients.map((r) => r.jid));
+  const { routes, sessions, extra } = await lookupRoutes(local, [
+    { table: tableName("Streams"), keys: deliveredKeys(marks) },
+  ]);
+  const done = foundMarks(extra.get(tableName("Streams")) ?? []);
   const payload = parseStored(item.payload);
-  const todo = job.recipients.filter((r) => !done.has(r.jid));
+  const todo = job.recipients.filter((r) => !done.has(markId(item.itemId, r.jid)));
   counts.skipped = job.recipients.length - todo.length;
   // Recipients are independent (each appears once per message; a subscriber's order across items is
   // kept by the FIFO group), so they are notified several at a time. One failing does not stop the
   // others: they are marked, and the retry of this message notifies only the rest.
   const failures: unknown[] = [];
+  const notified: Delivered[] = [];
   let next = 0;
   const worker = async () => {
     while (next < todo.length) {
       const r = todo[next++] as (typeof todo)[number];
       try {
-        counts[await ports.notify(r.jid, notification(item, payload, r.jid, r.subid), item)]++;
-        await markDelivered(job.service, job.node, job.itemId, r.jid);
+        const bare = r.jid.split("/")[0] ?? r.jid;
+        const message = notification(item, payload, r.jid, r.subid);
+        const account = { route: routes.get(bare), sessions: sessions.get(bare) ?? [] };
+        const outcome = await ports.notify(r.jid, message, item, account);
+        counts[outcome]++;
+        if (outcome === "online") notified.push({ ...item, jid: r.jid });
       } catch (err) {
         failures.push(err);
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENT_NOTIFICATIONS, todo.length) }, worker));
+  await markDelivered(notified);
   if (failures.length > 0) {
     throw new AggregateError(
       failures,
@@ -76,6 +87,16 @@ export async function deliverJob(
 
 /** Notifications in flight at once within one delivery message. */
 export const CONCURRENT_NOTIFICATIONS = 10;
+
+/** The bare JIDs of recipients on domains this deployment hosts (the others go to the gateway). */
+async function localBareJids(jids: readonly string[]): Promise<string[]> {
+  const bare = new Set<string>();
+  for (const jid of jids) {
+    const to = parseJid(jid);
+    if (to?.local && (await hostedDomain(to.domain))) bare.add(bareOf(to));
+  }
+  return [...bare];
+}
 
 /** XEP-0060 7.1.2.1: the event notification, with the item's payload. */
 export function notification(item: StoredItem, payload: Element, to: string, subid: string): Element {
@@ -93,18 +114,17 @@ export function notification(item: StoredItem, payload: Element, to: string, sub
 
 /**
  * To a subscriber's available sessions (a full-JID subscription: that session only). With none, or
- * when the sockets turn out gone, the notification is kept with the account's offline messages and
- * comes at its next login: nothing is lost. Remote subscribers wait for the federation gateway.
+ * when the sockets turn out gone, the notification is deferred: the account's next login replays the
+ * item from its node. Remote subscribers wait for the federation gateway.
  */
-async function notify(jid: string, message: Element, item: StoredItem): Promise<Outcome> {
+async function notify(jid: string, message: Element, item: StoredItem, account: Account): Promise<Outcome> {
   const to = parseJid(jid);
   if (!to?.local) return "skipped";
   if (!(await hostedDomain(to.domain))) return "remote-pending";
   const bare = bareOf(to);
-  const sessions = await sessionsOf(bare);
   const targets = to.resource
-    ? sessions.filter((s) => s.resource === to.resource)
-    : sessions.filter((s) => s.available && s.priority >= 0);
+    ? account.sessions.filter((s) => s.resource === to.resource)
+    : account.sessions.filter((s) => s.available && s.priority >= 0);
   const text = message.toString();
   let delivered = false;
   for (const s of targets) {
@@ -114,11 +134,12 @@ async function notify(jid: string, message: Element, item: StoredItem): Promise<
     else if (result === "gone") await retireSession(s, { socketAlreadyGone: true });
   }
   if (delivered) return "online";
-  const stamped = withDelay(message, to.domain, new Date(item.publishedAt));
-  if (await storeOffline(bare, stamped.toString())) return "stored";
-  // The item itself stays on its node (within its retention): the subscriber can still fetch it.
-  console.warn(
-    `pubsub delivery: offline storage of ${bare} is full; notification of ${item.node}/${item.itemId} not kept`,
-  );
-  return "over-cap";
+  // The replay at next login starts at the account's offline moment (or, for an account that never
+  // logged in, at each subscription's date): an item published before that moment and delivered only
+  // now (a queue backlog, a session found gone, a session not yet or no longer available) moves it back.
+  const since = account.route?.offlineSince;
+  if (account.route && (since === undefined || since > item.publishedAt)) {
+    await markMissedSince(bare, item.publishedAt);
+  }
+  return "deferred";
 }

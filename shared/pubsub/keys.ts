@@ -2,7 +2,7 @@
 //   pk                         sk              gsi1pk                  gsi1sk
 //   NODE#<service>#<node>      #               SERVICE#<service>       NODE#<node>          a node: owner, tenant, config
 //   NODE#<service>#<node>      ITEM#<itemId>   ITEMS#<service>#<node>  <publishedAt>#<itemId> a published item (publish order)
-//   NODE#<service>#<node>      SUB#<jid>       -                                            a subscription (one per JID)
+//   NODE#<service>#<node>      SUB#<jid>       SUBJID#<bare jid>       <service>#<node>     a subscription (one per JID)
 //   NODE#<service>#<node>      AFF#<bare jid>  AFFJID#<bare jid>       <service>#<node>     an affiliation other than none
 // Everything of a node lives in its partition, so deleting a node is one query and batch deletes.
 // A service JID never contains "#", so the node id (which may) is whatever follows the second "#".
@@ -27,6 +27,8 @@ export const subKey = (service: string, node: string, jid: string) => ({
   pk: nodePk(service, node),
   sk: `${SUB_PREFIX}${jid}`,
 });
+
+export const subJidIndexPk = (bareJid: string): string => `SUBJID#${bareJid}`;
 
 export const AFF_PREFIX = "AFF#";
 export const affKey = (service: string, node: string, bareJid: string) => ({

@@ -27,6 +27,7 @@ import {
   nodePk,
   SUB_PREFIX,
   serviceIndexPk,
+  subJidIndexPk,
   subKey,
 } from "./keys";
 import { type Affiliation, isAffiliation, type SubscriptionState } from "./rules";
@@ -309,6 +310,8 @@ export interface Subscription {
   readonly state: SubscriptionState;
   /** pubsub#deliver: false pauses notifications without unsubscribing. */
   readonly deliver: boolean;
+  /** Epoch ms of the subscription request: what was published before is not replayed to it. */
+  readonly subscribedAt?: number;
 }
 
 export async function getSubscription(
@@ -359,9 +362,34 @@ export async function putSubscription(service: string, node: string, sub: Subscr
   await documents().send(
     new PutCommand({
       TableName: table(),
-      Item: { ...subKey(service, node, sub.jid), kind: "subscription", ...sub },
+      Item: {
+        ...subKey(service, node, sub.jid),
+        gsi1pk: subJidIndexPk(sub.jid.split("/")[0] ?? sub.jid),
+        gsi1sk: affJidIndexSk(service, node),
+        kind: "subscription",
+        service,
+        node,
+        ...sub,
+        subscribedAt: sub.subscribedAt ?? Date.now(),
+      },
     }),
   );
+}
+
+/** Every subscription of an account, on any node of any service (index read: may lag a write). */
+export async function accountSubscriptions(
+  bareJid: string,
+): Promise<{ service: string; node: string; sub: Subscription }[]> {
+  const out: { service: string; node: string; sub: Subscription }[] = [];
+  for await (const item of queryAll({
+    TableName: table(),
+    IndexName: "gsi1",
+    KeyConditionExpression: "gsi1pk = :pk",
+    ExpressionAttributeValues: { ":pk": subJidIndexPk(bareJid) },
+  })) {
+    out.push({ service: String(item.service), node: String(item.node), sub: toSubscription(item) });
+  }
+  return out;
 }
 
 export async function deleteSubscription(service: string, node: string, jid: string): Promise<void> {
@@ -408,6 +436,34 @@ export async function latestItems(service: string, node: string, max?: number): 
     if (max !== undefined && out.length >= max) break;
   }
   return out;
+}
+
+/**
+ * The node's live items published at or after `since` (epoch ms), oldest first: the newest `max` of
+ * them when there are more. Index read, like `latestItems`.
+ */
+export async function itemsSince(
+  service: string,
+  node: string,
+  since: number,
+  max: number,
+): Promise<StoredItem[]> {
+  const now = epochSeconds();
+  const out: StoredItem[] = [];
+  const seen = new Set<string>();
+  for await (const item of queryAll({
+    TableName: table(),
+    IndexName: "gsi1",
+    KeyConditionExpression: "gsi1pk = :pk AND gsi1sk >= :from",
+    ExpressionAttributeValues: { ":pk": itemsIndexPk(service, node), ":from": itemsIndexSk(since, "") },
+    ScanIndexForward: false,
+  })) {
+    if (isExpired(item, "expiresAt", now) || seen.has(String(item.itemId))) continue;
+    seen.add(String(item.itemId));
+    out.push(toStoredItem(item));
+    if (out.length >= max) break;
+  }
+  return out.reverse();
 }
 
 /** Deletes the oldest items beyond `maxItems` (pubsub#max_items). */
@@ -458,5 +514,11 @@ function toNodeRecord(item: Record<string, unknown>): NodeRecord {
 
 function toSubscription(item: Record<string, unknown>): Subscription {
   const state = item.state === "pending" || item.state === "unconfigured" ? item.state : "subscribed";
-  return { jid: String(item.jid), subid: String(item.subid), state, deliver: item.deliver !== false };
+  return {
+    jid: String(item.jid),
+    subid: String(item.subid),
+    state,
+    deliver: item.deliver !== false,
+    subscribedAt: item.subscribedAt === undefined ? undefined : Number(item.subscribedAt),
+  };
 }

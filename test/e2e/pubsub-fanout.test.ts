@@ -1,12 +1,11 @@
-import type { Client } from "@xmpp/client";
-import type { Element } from "@xmpp/xml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deliverJob } from "../../shared/fanout/deliver";
 import { fanOut, sqsPorts } from "../../shared/fanout/fan-out";
 import { NS_PUBSUB, NS_PUBSUB_EVENT } from "../../shared/xmpp/namespaces";
 import { startTestHub, type TestHub } from "../support/hub";
 import { xml } from "../support/xmpp-client";
-import { iqOutcome, online } from "./xmpp-helpers";
+import { createOpenNode, notified, publish, sensml, subscribe, until } from "./pubsub-helpers";
+import { online } from "./xmpp-helpers";
 
 // Issue 6's "done when", on the local hub through the real queues and pollers: a stream's items
 // reach every subscriber, on two tenants' domains, in publish order; an offline subscriber gets what
@@ -24,88 +23,6 @@ afterAll(async () => {
   await t?.stop();
 });
 
-const sensml = (value: number, at: number) =>
-  xml(
-    "sensml",
-    { xmlns: "urn:ietf:params:xml:ns:senml" },
-    xml("senml", {
-      bn: "urn:dev:prm:30001610071843_consumption/power/active/raw",
-      bt: String(at),
-      v: String(value),
-      bu: "W",
-    }),
-  );
-
-async function createOpenNode(owner: Client, node: string): Promise<void> {
-  const outcome = await iqOutcome(
-    owner,
-    xml(
-      "iq",
-      { type: "set", to: SERVICE },
-      xml(
-        "pubsub",
-        { xmlns: NS_PUBSUB },
-        xml("create", { node }),
-        xml(
-          "configure",
-          {},
-          xml(
-            "x",
-            { xmlns: "jabber:x:data", type: "submit" },
-            xml(
-              "field",
-              { var: "FORM_TYPE", type: "hidden" },
-              xml("value", {}, "http://jabber.org/protocol/pubsub#node_config"),
-            ),
-            xml("field", { var: "pubsub#access_model" }, xml("value", {}, "open")),
-          ),
-        ),
-      ),
-    ),
-  );
-  expect(outcome).toBe("result");
-}
-
-async function subscribe(c: Client, jid: string, node: string): Promise<void> {
-  const outcome = await iqOutcome(
-    c,
-    xml(
-      "iq",
-      { type: "set", to: SERVICE },
-      xml("pubsub", { xmlns: NS_PUBSUB }, xml("subscribe", { node, jid })),
-    ),
-  );
-  expect(outcome).toBe("result");
-}
-
-async function publish(c: Client, node: string, id: string, payload: Element): Promise<string> {
-  return iqOutcome(
-    c,
-    xml(
-      "iq",
-      { type: "set", to: SERVICE },
-      xml("pubsub", { xmlns: NS_PUBSUB }, xml("publish", { node }, xml("item", { id }, payload))),
-    ),
-  );
-}
-
-/** Item ids of the notifications in an inbox, for one node, in arrival order. */
-function notified(inbox: Element[], node: string): string[] {
-  return inbox
-    .filter((s) => s.is("message") && s.attrs.from === SERVICE)
-    .map((s) => s.getChild("event", NS_PUBSUB_EVENT)?.getChild("items"))
-    .filter((items): items is Element => items?.attrs.node === node)
-    .flatMap((items) => items.getChildren("item").map((i) => i.attrs.id ?? ""));
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const started = Date.now();
-  while (!check()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe("SenML streams fanned out through the queues", () => {
   // 51 logins and 255 notifications through DynamoDB Local: give it time when the suite shares 2 cores.
   it("delivers every item to 50 subscribers on two domains in publish order, and to an offline one at login", {
@@ -113,28 +30,30 @@ describe("SenML streams fanned out through the queues", () => {
   }, async () => {
     const node = "urn:dev:prm:30001610071843_consumption/power/active/raw";
     const owner = await online(t, `owner@${A}`);
-    await createOpenNode(owner.xmpp, node);
+    await createOpenNode(owner.xmpp, node, SERVICE);
 
     const subscribers: Awaited<ReturnType<typeof online>>[] = [];
     for (let i = 0; i < 50; i++) {
       const s = await online(t, `sub${i}@${i % 2 === 0 ? A : B}`);
-      await subscribe(s.xmpp, `sub${i}@${i % 2 === 0 ? A : B}`, node);
+      await subscribe(s.xmpp, `sub${i}@${i % 2 === 0 ? A : B}`, node, SERVICE);
       subscribers.push(s);
     }
     const away = { ...(await t.account(`away@${B}`)) };
     const awayClient = await online(t, away.jid, { password: away.password });
-    await subscribe(awayClient.xmpp, away.jid, node);
+    await subscribe(awayClient.xmpp, away.jid, node, SERVICE);
     await awayClient.xmpp.stop();
 
     const ids = ["i1", "i2", "i3", "i4", "i5"];
     for (const [n, id] of ids.entries()) {
-      expect(await publish(owner.xmpp, node, id, sensml(1000 + n, 1_700_000_000 + n * 1800))).toBe("result");
+      expect(await publish(owner.xmpp, node, id, sensml(1000 + n, 1_700_000_000 + n * 1800), SERVICE)).toBe(
+        "result",
+      );
     }
     await until(
-      () => subscribers.every((s) => notified(s.inbox, node).length >= ids.length),
+      () => subscribers.every((s) => notified(s.inbox, node, SERVICE).length >= ids.length),
       "50 × 5 notifications",
     );
-    for (const s of subscribers) expect(notified(s.inbox, node)).toEqual(ids);
+    for (const s of subscribers) expect(notified(s.inbox, node, SERVICE)).toEqual(ids);
     const first = subscribers[0]?.inbox.find((s) => s.is("message") && s.attrs.from === SERVICE);
     const senml = first
       ?.getChild("event", NS_PUBSUB_EVENT)
@@ -144,15 +63,18 @@ describe("SenML streams fanned out through the queues", () => {
     expect(senml?.getChild("senml")?.attrs.v).toBe("1000");
 
     const back = await online(t, `away@${B}`, { password: away.password });
-    await until(() => notified(back.inbox, node).length >= ids.length, "the missed notifications at login");
-    expect(notified(back.inbox, node)).toEqual(ids);
+    await until(
+      () => notified(back.inbox, node, SERVICE).length >= ids.length,
+      "the missed notifications at login",
+    );
+    expect(notified(back.inbox, node, SERVICE)).toEqual(ids);
     await Promise.all([owner.xmpp.stop(), back.xmpp.stop(), ...subscribers.map((s) => s.xmpp.stop())]);
   });
 
   it("refuses an invalid SenML pack with the record, the field and the reason", async () => {
     const node = "bad-senml";
     const owner = await online(t, `owner2@${A}`);
-    await createOpenNode(owner.xmpp, node);
+    await createOpenNode(owner.xmpp, node, SERVICE);
     const bad = xml(
       "sensml",
       { xmlns: "urn:ietf:params:xml:ns:senml" },
@@ -179,9 +101,9 @@ describe("SenML streams fanned out through the queues", () => {
   it("a delivery that fails half-way, retried, notifies each subscriber once", async () => {
     const node = "retry-delivery";
     const owner = await online(t, `owner3@${A}`);
-    await createOpenNode(owner.xmpp, node);
+    await createOpenNode(owner.xmpp, node, SERVICE);
     // No subscriber: the pipeline itself delivers this item to no one; the job below is built by hand.
-    expect(await publish(owner.xmpp, node, "r1", sensml(1, 1_700_000_000))).toBe("result");
+    expect(await publish(owner.xmpp, node, "r1", sensml(1, 1_700_000_000), SERVICE)).toBe("result");
     const people = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => online(t, `rd${i}@${A}`)));
     const job = {
       tenantId: `local-${A}`,
@@ -204,25 +126,25 @@ describe("SenML streams fanned out through the queues", () => {
     const counts = await deliverJob(job);
     expect(counts.skipped).toBe(5);
     expect(counts.online).toBe(1);
-    await until(() => notified(people[3]?.inbox ?? [], node).length >= 1, "rd3's notification");
+    await until(() => notified(people[3]?.inbox ?? [], node, SERVICE).length >= 1, "rd3's notification");
     await new Promise((r) => setTimeout(r, 300));
-    expect(people.map((p) => notified(p.inbox, node).length)).toEqual([0, 0, 0, 1, 0, 0]);
+    expect(people.map((p) => notified(p.inbox, node, SERVICE).length)).toEqual([0, 0, 0, 1, 0, 0]);
     await Promise.all([owner.xmpp.stop(), ...people.map((p) => p.xmpp.stop())]);
   });
 
   it("a fan-out that fails half-way, retried, sends no delivery twice", async () => {
     const node = "retry-fanout";
     const owner = await online(t, `owner4@${A}`);
-    await createOpenNode(owner.xmpp, node);
+    await createOpenNode(owner.xmpp, node, SERVICE);
     const people: Awaited<ReturnType<typeof online>>[] = [];
     for (let i = 0; i < 12; i++) {
       const p = await online(t, `rf${i}@${A}`);
-      await subscribe(p.xmpp, `rf${i}@${A}`, node);
+      await subscribe(p.xmpp, `rf${i}@${A}`, node, SERVICE);
       people.push(p);
     }
-    expect(await publish(owner.xmpp, node, "f1", sensml(2, 1_700_000_000))).toBe("result");
+    expect(await publish(owner.xmpp, node, "f1", sensml(2, 1_700_000_000), SERVICE)).toBe("result");
     await until(
-      () => people.every((p) => notified(p.inbox, node).length === 1),
+      () => people.every((p) => notified(p.inbox, node, SERVICE).length === 1),
       "the pipeline's own delivery",
     );
 
@@ -243,7 +165,7 @@ describe("SenML streams fanned out through the queues", () => {
     await expect(fanOut(job, failing, sizes)).rejects.toThrow(/crash/);
     await fanOut(job, sqsPorts, sizes);
     await new Promise((r) => setTimeout(r, 2000));
-    expect(people.map((p) => notified(p.inbox, node).length)).toEqual(people.map(() => 1));
+    expect(people.map((p) => notified(p.inbox, node, SERVICE).length)).toEqual(people.map(() => 1));
     await Promise.all([owner.xmpp.stop(), ...people.map((p) => p.xmpp.stop())]);
   });
 });

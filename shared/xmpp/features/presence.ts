@@ -13,10 +13,12 @@ import {
 } from "../roster/subscriptions";
 import { deliverToSession } from "../routing/outbound";
 import { deliver, route } from "../routing/router";
+import { markOffline } from "../session/routes";
 import type { SessionRecord, SessionState } from "../session/state";
 import { getSession, sessionsOf } from "../session/store";
 import { fullJid, sendStanza, type Turn } from "../session/turn";
 import { parseStored } from "../stored-xml";
+import { replayMissedItems } from "./pubsub-replay";
 import { pushToInterested, withFrom } from "./roster";
 
 // RFC 6121 sections 3 and 4: presence broadcast, probes, directed presence, subscriptions.
@@ -102,6 +104,7 @@ async function firstAvailable(
   // saved when the frame is done) and went to storage: once saved, look again.
   const seen = new Set(stored.map((m) => m.key.sk));
   turn.after.push(() => deliverLateOffline(turn.connectionId, user, seen));
+  await replayMissedItems(turn, user, others.length > 0);
 }
 
 function presenceOf(s: SessionRecord, to: string): Element {
@@ -122,6 +125,8 @@ export async function goOffline(state: SessionState, turn?: Turn, stanza?: Eleme
   }
   // RFC 6121 4.5.2: an unavailable presence the client sent itself is reflected to it.
   if (turn && stanza) sendStanza(turn, addressed(unavailable, from));
+  // Still bound, but takes no stream notifications now: its next available presence replays them.
+  if (stanza) await markOffline(user);
 }
 
 async function outboundSubscription(turn: Turn, user: string, el: Element): Promise<void> {

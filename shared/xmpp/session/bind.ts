@@ -3,6 +3,7 @@ import { type Element, xml } from "@xmpp/xml";
 import { NS_BIND } from "../namespaces";
 import { stanzaError } from "../stanza-errors";
 import { retireSession } from "./retire";
+import { addRoute } from "./routes";
 import { claimResource, getSession, sessionsOf } from "./store";
 import { sendStanza, type Turn } from "./turn";
 
@@ -32,6 +33,7 @@ export async function bindResource(turn: Turn, iq: Element): Promise<void> {
       await retireSession(s, { streamError: [...conflict] });
     }
   }
+  await addRoute(user, turn.connectionId);
   state.resource = resource;
   state.phase = "bound";
   sendStanza(

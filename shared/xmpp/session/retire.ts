@@ -3,6 +3,7 @@ import { goOffline } from "../features/presence";
 import { route } from "../routing/router";
 import { parseStored } from "../stored-xml";
 import { type StreamErrorCondition, streamErrorFrames } from "../stream-errors";
+import { removeRoute } from "./routes";
 import type { SessionRecord } from "./state";
 import { deleteSession, releaseResource } from "./store";
 
@@ -25,6 +26,7 @@ export async function retireSession(
   if (!last) return;
   const { user, resource } = last.state;
   if (user && resource) await releaseResource(`${user}/${resource}`, record.connectionId);
+  if (user && resource) await removeRoute(user, record.connectionId, true);
   if (last.state.available) await goOffline(last.state);
   for (const frame of last.smQueue) {
     const stanza = parseStored(frame);

@@ -7,6 +7,7 @@ import { queueUrl, tableName } from "../../aws/resources";
 import { closeConnection, postFrames } from "../connections";
 import { NS_SM, NS_STANZAS } from "../namespaces";
 import { streamErrorFrames } from "../stream-errors";
+import { removeRoute, routeKey } from "./routes";
 import { getSession, SESSION_TTL_SECONDS, toRecord } from "./store";
 import { sendNonza, type Turn } from "./turn";
 
@@ -171,6 +172,15 @@ export async function resume(turn: Turn, el: Element): Promise<void> {
               },
             },
             {
+              // So does the account's route: the old connection is dropped from it once this succeeded.
+              Update: {
+                TableName: tableName("Sessions"),
+                Key: routeKey(state.user ?? ""),
+                UpdateExpression: "ADD conns :c",
+                ExpressionAttributeValues: { ":c": new Set([turn.connectionId]) },
+              },
+            },
+            {
               // The full JID moves with the session.
               Put: {
                 TableName: tableName("Sessions"),
@@ -195,6 +205,7 @@ export async function resume(turn: Turn, el: Element): Promise<void> {
     // Already counted in the queue under their numbers: sent again as they are.
     for (const stanza of remaining) sendNonza(turn, stanza);
     turn.after.push(() => finishResume(turn.connectionId, h + remaining.length));
+    turn.after.push(() => removeRoute(state.user ?? "", old.connectionId, false));
     if (!old.detached) await closeConnection(old.connectionId);
     return;
   }
