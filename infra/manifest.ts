@@ -51,6 +51,12 @@ export type Trigger =
       readonly batchSize: number;
       /** Seconds the event source waits to fill a batch (Lambda's MaximumBatchingWindowInSeconds). */
       readonly batchingWindowSeconds: number;
+      /**
+       * Invocations the event source may run at once (Lambda's ScalingConfig.MaximumConcurrency, 2 to
+       * 1000); the local hub runs as many poll loops. Unset: Lambda scales on its own, locally one loop.
+       * On a FIFO queue, a message group is never in two invocations at once, whatever this says.
+       */
+      readonly maxConcurrency?: number;
     };
 
 export interface FunctionDef {
@@ -158,7 +164,8 @@ export const queues = [
     retentionSeconds: 14 * 24 * 3600,
   },
   {
-    // Notifications of one item to up to 50 subscribers per message; grouped by stream like Fanout.
+    // Notifications of one item to up to 50 subscribers per message; grouped by stream and subscriber
+    // shard (shared/fanout/jobs.ts), so one item's deliveries run side by side, each subscriber's in order.
     name: "Delivery",
     fifo: true,
     visibilityTimeoutSeconds: 60,
@@ -237,7 +244,9 @@ export const functions = [
   {
     name: "PubsubDelivery",
     handler: { module: "functions/pubsub-delivery/handler.ts", export: "handler" },
-    trigger: { kind: "queue", queue: "Delivery", batchSize: 10, batchingWindowSeconds: 0 },
+    // One message per invocation: a FIFO batch is processed in order, so batching would put an item's
+    // shards back in one line. A message already carries up to 50 notifications.
+    trigger: { kind: "queue", queue: "Delivery", batchSize: 1, batchingWindowSeconds: 0, maxConcurrency: 8 },
     timeoutSeconds: 50,
     memoryMB: 512,
     tables: ["Streams", "Sessions", "Directory"],

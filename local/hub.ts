@@ -194,6 +194,7 @@ export async function startHub(
           fifo: q.fifo,
           batchSize: def.trigger.batchSize,
           batchingWindowSeconds: def.trigger.batchingWindowSeconds,
+          concurrency: ("maxConcurrency" in def.trigger ? def.trigger.maxConcurrency : undefined) ?? 1,
           handler: async (e, c) => (await handler(e, c)) ?? undefined,
           functionName: def.name,
           region: config.region,

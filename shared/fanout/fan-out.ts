@@ -2,7 +2,7 @@ import { SendMessageBatchCommand, SendMessageCommand } from "@aws-sdk/client-sqs
 import { sqs } from "../aws/clients";
 import { queueUrl } from "../aws/resources";
 import { listSubscribers } from "../pubsub/store";
-import { type DeliveryJob, dedupId, type FanoutJob, streamGroup } from "./jobs";
+import { type DeliveryJob, dedupId, deliveryGroup, type FanoutJob, shardOf, streamGroup } from "./jobs";
 
 /** Subscribers read per fan-out invocation, and recipients per delivery message. */
 export const PAGE_SIZE = 500;
@@ -27,23 +27,28 @@ export async function fanOut(
 ): Promise<{ recipients: number }> {
   const page = await listSubscribers(job.service, job.node, { cursor: job.cursor, limit: sizes.page });
   const group = streamGroup(job.service, job.node);
+  const shards = new Map<number, { jid: string; subid: string }[]>();
+  for (const s of page.subscribers) {
+    const shard = shardOf(s.jid);
+    shards.set(shard, [...(shards.get(shard) ?? []), { jid: s.jid, subid: s.subid }]);
+  }
   const deliveries: { id: string; body: DeliveryJob; dedup: string; group: string }[] = [];
-  for (let i = 0; i < page.subscribers.length; i += sizes.perDelivery) {
-    const n = deliveries.length;
-    deliveries.push({
-      id: String(n),
-      body: {
-        tenantId: job.tenantId,
-        service: job.service,
-        node: job.node,
-        itemId: job.itemId,
-        recipients: page.subscribers
-          .slice(i, i + RECIPIENTS_PER_DELIVERY)
-          .map((s) => ({ jid: s.jid, subid: s.subid })),
-      },
-      dedup: dedupId("delivery", job.service, job.node, job.itemId, job.page, n),
-      group,
-    });
+  for (const [shard, recipients] of [...shards].sort(([a], [b]) => a - b)) {
+    for (let i = 0; i < recipients.length; i += sizes.perDelivery) {
+      const n = deliveries.length;
+      deliveries.push({
+        id: String(n),
+        body: {
+          tenantId: job.tenantId,
+          service: job.service,
+          node: job.node,
+          itemId: job.itemId,
+          recipients: recipients.slice(i, i + sizes.perDelivery),
+        },
+        dedup: dedupId("delivery", job.service, job.node, job.itemId, job.page, shard, i),
+        group: deliveryGroup(job.service, job.node, shard),
+      });
+    }
   }
   for (let i = 0; i < deliveries.length; i += 10) await ports.sendDeliveries(deliveries.slice(i, i + 10));
   if (page.cursor) {

@@ -27,6 +27,22 @@ export type DeliveryJob = z.infer<typeof deliveryJob>;
 /** One message group per stream: SQS FIFO keeps a stream's items, and their deliveries, in order. */
 export const streamGroup = (service: string, node: string): string => hashed(`${service}/${node}`);
 
+/**
+ * Delivery messages of one stream are spread over this many message groups, by subscriber: an item's
+ * deliveries run side by side (Delivery's event source runs up to that many invocations), and each
+ * subscriber, always in the same group, still gets the stream's items in order.
+ */
+export const DELIVERY_SHARDS = 8;
+
+export const shardOf = (jid: string): number =>
+  createHash("sha256")
+    .update(jid.split("/")[0] ?? jid)
+    .digest()
+    .readUInt32BE(0) % DELIVERY_SHARDS;
+
+export const deliveryGroup = (service: string, node: string, shard: number): string =>
+  `${streamGroup(service, node)}.${shard}`;
+
 /** A deduplication id (at most 128 characters) that is the same every time the same job is made. */
 export const dedupId = (...parts: (string | number)[]): string => hashed(parts.join("\u0000"));
 

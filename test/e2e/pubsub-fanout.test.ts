@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deliverJob } from "../../shared/fanout/deliver";
 import { fanOut, sqsPorts } from "../../shared/fanout/fan-out";
+import { deliveryGroup, shardOf } from "../../shared/fanout/jobs";
+import { DEFAULT_CONFIG } from "../../shared/pubsub/config";
+import { createNode, putSubscription } from "../../shared/pubsub/store";
 import { NS_PUBSUB, NS_PUBSUB_EVENT } from "../../shared/xmpp/namespaces";
 import { startTestHub, type TestHub } from "../support/hub";
 import { xml } from "../support/xmpp-client";
@@ -167,5 +170,38 @@ describe("SenML streams fanned out through the queues", () => {
     await new Promise((r) => setTimeout(r, 2000));
     expect(people.map((p) => notified(p.inbox, node, SERVICE).length)).toEqual(people.map(() => 1));
     await Promise.all([owner.xmpp.stop(), ...people.map((p) => p.xmpp.stop())]);
+  });
+
+  it("spreads an item's deliveries over subscriber shards, each subscriber always in its own", async () => {
+    const node = "sharded";
+    await createNode(
+      { service: SERVICE, node, tenantId: `local-${A}`, config: DEFAULT_CONFIG, createdAt: 0 },
+      `o@${A}`,
+    );
+    const jids = Array.from({ length: 40 }, (_, i) => `shard${String(i).padStart(2, "0")}@${A}`);
+    for (const jid of jids) {
+      await putSubscription(SERVICE, node, { jid, subid: jid, state: "subscribed", deliver: true });
+    }
+    const sent: Parameters<typeof sqsPorts.sendDeliveries>[0] = [];
+    const recording = { ...sqsPorts, sendDeliveries: async (e: typeof sent) => void sent.push(...e) };
+    const job = { tenantId: `local-${A}`, service: SERVICE, node, itemId: "s1", page: 0 };
+    await fanOut(job, recording, { page: 500, perDelivery: 4 });
+    const placed = sent.flatMap((d) => d.body.recipients.map((r) => [r.jid, d.group] as const));
+    expect(placed.map(([jid]) => jid).sort()).toEqual(jids);
+    for (const [jid, group] of placed) expect(group).toBe(deliveryGroup(SERVICE, node, shardOf(jid)));
+    expect(new Set(sent.map((d) => d.group)).size).toBeGreaterThan(1);
+    expect(sent.every((d) => d.body.recipients.length <= 4)).toBe(true);
+    // The same page fanned out again names its messages the same: SQS drops the repeats.
+    const again: typeof sent = [];
+    await fanOut(
+      job,
+      { ...sqsPorts, sendDeliveries: async (e: typeof sent) => void again.push(...e) },
+      {
+        page: 500,
+        perDelivery: 4,
+      },
+    );
+    expect(again.map((d) => d.dedup)).toEqual(sent.map((d) => d.dedup));
+    expect(new Set(sent.map((d) => d.dedup)).size).toBe(sent.length);
   });
 });

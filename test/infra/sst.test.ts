@@ -264,6 +264,14 @@ describe("subscriberArgs", () => {
       /no batching window/,
     );
     expect(() => subscriberArgs(...queueFn({ batchSize: 11 }), standardQueue)).toThrow(/at least 1 second/);
+    expect(() => subscriberArgs(...queueFn({ maxConcurrency: 1 }), fifoQueue)).toThrow(/from 2 to 1000/);
+  });
+
+  it("caps the event source's concurrency when the manifest says so", () => {
+    expect(subscriberArgs(...queueFn({ batchSize: 1, maxConcurrency: 8 }), fifoQueue)).toEqual({
+      transform: { eventSourceMapping: { scalingConfig: { maximumConcurrency: 8 } } },
+      batch: { size: 1, partialResponses: true },
+    });
   });
 });
 
