@@ -6,7 +6,15 @@
 // are never dropped without an error saying so. Errors that make the pack itself unusable (syntax, limits,
 // a version this system does not understand, records of different versions) refuse it in both modes.
 import type { Element } from "@xmpp/xml";
-import { type PackSyntax, type ParsedRecord, parseJsonPack, parseXmlPack, readSensmlElement } from "./parse";
+import { parseCborPack } from "./cbor";
+import {
+  type PackSyntax,
+  type ParsedRecord,
+  packError,
+  parseJsonPack,
+  parseXmlPack,
+  readSensmlElement,
+} from "./parse";
 import { chronological, resolvePack } from "./resolve";
 import {
   DEFAULT_LIMITS,
@@ -32,7 +40,7 @@ export {
 export { lookupUnit, type PrimaryConversion, SENML_UNITS, type SenmlUnit, toPrimary } from "./units";
 export { type UnitPolicy, unitProblem } from "./validate";
 
-export type SenmlFormat = "json" | "xml";
+export type SenmlFormat = "json" | "xml" | "cbor";
 
 export interface ParseOptions {
   /** "Now" in Unix seconds (fractions allowed): relative times (below 2**28) are counted from it. */
@@ -70,7 +78,14 @@ export function parsePack(
   opts: ParseOptions,
 ): Accepted | PartlyAccepted | Refused {
   const limits = limitsOf(opts);
-  const syntax = format === "json" ? parseJsonPack(input, limits) : parseXmlPack(input, limits);
+  const syntax =
+    format === "json"
+      ? parseJsonPack(input, limits)
+      : format === "xml"
+        ? parseXmlPack(input, limits)
+        : typeof input === "string"
+          ? packError("a CBOR pack is binary: give its bytes, not text")
+          : parseCborPack(input, limits);
   return fromSyntax(syntax, opts, limits);
 }
 

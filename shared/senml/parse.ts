@@ -154,14 +154,14 @@ function describeJson(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-function packError(reason: string): PackSyntax {
+export function packError(reason: string): PackSyntax {
   return { ok: false, error: { record: -1, reason } };
 }
 
-function tooBig(limits: SenmlLimits): PackSyntax {
+export function tooBig(limits: SenmlLimits): PackSyntax {
   return packError(`the pack is larger than ${limits.maxBytes} bytes`);
 }
 
-function tooMany(count: number, limits: SenmlLimits): PackSyntax {
+export function tooMany(count: number, limits: SenmlLimits): PackSyntax {
   return packError(`the pack holds ${count} records, more than the ${limits.maxRecords} accepted`);
 }
