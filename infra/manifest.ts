@@ -85,6 +85,8 @@ export interface SecretDef {
 export const secrets = [
   // Keys the fake SCRAM salts of unknown accounts: must be stable, or a probe could tell who exists.
   { name: "SaslSecret", envVar: "RELAIS_SASL_SECRET" },
+  // Each tenant's Ed25519 key for consent receipts and audit checkpoints is derived from it (HKDF).
+  { name: "SigningSecret", envVar: "RELAIS_SIGNING_SECRET" },
 ] as const satisfies readonly SecretDef[];
 
 /** Lambda runtime for every function: SST would otherwise pick its own default. */
@@ -118,6 +120,17 @@ export const tables = [
     // PubSub (XEP-0060) data streams: nodes, their items, subscriptions and affiliations; keys in shared/pubsub/keys.ts.
     // Items carry expiresAt from the node's pubsub#item_expire (retention limits, enforced by TTL).
     name: "Streams",
+    partitionKey: { name: "pk", type: "S" },
+    sortKey: { name: "sk", type: "S" },
+    globalIndexes: [
+      { name: "gsi1", partitionKey: { name: "gsi1pk", type: "S" }, sortKey: { name: "gsi1sk", type: "S" } },
+    ],
+    ttlAttribute: "expiresAt",
+  },
+  {
+    // Consent records, the grants fan-out checks, and the tamper-evident audit log (hash chains per
+    // data subject, signed checkpoints); keys in shared/consent/layout.ts.
+    name: "Consents",
     partitionKey: { name: "pk", type: "S" },
     sortKey: { name: "sk", type: "S" },
     globalIndexes: [
@@ -192,10 +205,10 @@ export const functions = [
     trigger: { kind: "websocket", route: "$default" },
     timeoutSeconds: 10,
     memoryMB: 512,
-    tables: ["Sessions", "Directory", "Streams"],
+    tables: ["Sessions", "Directory", "Streams", "Consents"],
     queues: ["Fanout"],
     postsToConnections: true,
-    secrets: ["SaslSecret"],
+    secrets: ["SaslSecret", "SigningSecret"],
   },
   {
     name: "XmppDisconnect",
@@ -225,10 +238,10 @@ export const functions = [
     trigger: { kind: "http" },
     timeoutSeconds: 30,
     memoryMB: 512,
-    tables: ["Sessions", "Directory", "Streams"],
+    tables: ["Sessions", "Directory", "Streams", "Consents"],
     queues: [],
     postsToConnections: false,
-    secrets: [],
+    secrets: ["SigningSecret"],
   },
   {
     name: "PubsubFanout",
@@ -249,10 +262,10 @@ export const functions = [
     trigger: { kind: "queue", queue: "Delivery", batchSize: 1, batchingWindowSeconds: 0, maxConcurrency: 8 },
     timeoutSeconds: 50,
     memoryMB: 512,
-    tables: ["Streams", "Sessions", "Directory"],
+    tables: ["Streams", "Sessions", "Directory", "Consents"],
     queues: ["SessionExpiry"],
     postsToConnections: true,
-    secrets: [],
+    secrets: ["SigningSecret"],
   },
 ] as const satisfies readonly FunctionDef[];
 
