@@ -74,6 +74,9 @@ export interface FunctionArgs<V> {
 
 export interface SubscriberArgs {
   readonly batch: { readonly size: number; readonly window?: Seconds; readonly partialResponses: true };
+  readonly transform?: {
+    readonly eventSourceMapping: { readonly scalingConfig: { readonly maximumConcurrency: number } };
+  };
 }
 
 export type QueueTrigger = Extract<Trigger, { kind: "queue" }>;
@@ -229,7 +232,14 @@ export function subscriberArgs(fn: FunctionDef, trigger: QueueTrigger, queue: Qu
   if (!queue.fifo && trigger.batchSize > 10 && trigger.batchingWindowSeconds < 1) {
     throw new Error(`infra: ${where}: batches over 10 need a batching window of at least 1 second`);
   }
+  const max = trigger.maxConcurrency;
+  if (max !== undefined && (!Number.isInteger(max) || max < 2 || max > 1000)) {
+    throw new Error(`infra: ${where}: maxConcurrency ${max} must be an integer from 2 to 1000`);
+  }
   return {
+    ...(max === undefined
+      ? {}
+      : { transform: { eventSourceMapping: { scalingConfig: { maximumConcurrency: max } } } }),
     batch: {
       size: trigger.batchSize,
       ...(trigger.batchingWindowSeconds > 0

@@ -197,6 +197,7 @@ export async function startHub(
           handler: async (e, c) => (await handler(e, c)) ?? undefined,
           functionName: def.name,
           region: config.region,
+          concurrency: "maxConcurrency" in def.trigger ? def.trigger.maxConcurrency : undefined,
           onError: (err) => log(`${def.name}: ${(err as Error).message}`),
         }),
       );
