@@ -4,11 +4,13 @@ import {
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
+  type TransactWriteCommandInput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { documents } from "../aws/clients";
 import { tableName } from "../aws/resources";
 import { failure, type WebhookResult } from "./errors";
+import { sendJob, type WebhookJob } from "./jobs";
 import { deliveryKey, deliveryLogPk, deliveryLogSk, endpointKey, parkedPk, parkedSk } from "./keys";
 import type { DeliveryOutput, DeliveryPage, DeliveryStatus, PageQuery } from "./schemas";
 import { pageQuery } from "./schemas";
@@ -22,6 +24,9 @@ import { pageQuery } from "./schemas";
 // A succeeded delivery is final: nothing sends it again.
 
 const table = (): string => tableName("Directory");
+type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
+/** An update as both UpdateCommand and a transaction take it. */
+type Update = NonNullable<TransactItem["Update"]>;
 /** The delivery log is kept this long after a delivery's last change (TTL). */
 export const LOG_DAYS = 30;
 const expiry = (now: number) => Math.floor(now / 1000) + LOG_DAYS * 24 * 3600;
@@ -208,7 +213,7 @@ export async function finishAttempt(
     values[":parkedSk"] = parked;
     removes.push("nextAttemptAt");
   }
-  const update = {
+  const update: Update = {
     TableName: table(),
     Key: deliveryKey(rec.tenantId, rec.id),
     UpdateExpression: `SET ${sets.join(", ")} REMOVE ${removes.join(", ")}`,
@@ -234,12 +239,12 @@ export async function finishAttempt(
 /** The record's update, its dead-letter entry and the endpoint's failure count, all or nothing. */
 async function park(
   rec: DeliveryRecord,
-  update: ConstructorParameters<typeof UpdateCommand>[0],
+  update: Update,
   sk: string,
   lastError: string,
   now: number,
 ): Promise<void> {
-  const entry = {
+  const entry: TransactItem = {
     Put: {
       TableName: table(),
       Item: {
@@ -256,7 +261,7 @@ async function park(
       },
     },
   };
-  const count = {
+  const count: TransactItem = {
     Update: {
       TableName: table(),
       Key: endpointKey(rec.tenantId, rec.endpointId),
@@ -269,7 +274,7 @@ async function park(
   const send = (withCount: boolean) =>
     documents().send(
       new TransactWriteCommand({
-        TransactItems: [{ Update: update }, entry, ...(withCount ? [count] : [])] as never,
+        TransactItems: [{ Update: update }, entry, ...(withCount ? [count] : [])],
       }),
     );
   try {
@@ -409,6 +414,9 @@ export async function listParked(
   return { ok: true, value: cursor ? { parked, cursor } : { parked } };
 }
 
+/** How long a redelivery's first message waits: long enough to come after the write that makes it valid. */
+const REDELIVER_DELAY_SECONDS = 1;
+
 /**
  * Puts a failed or parked delivery back in line with a fresh attempt budget. `enqueue` sends the first
  * job of the new generation, delayed past this write; if the write then loses a race, that job finds
@@ -417,12 +425,7 @@ export async function listParked(
 export async function redeliver(
   tenantId: string,
   deliveryId: string,
-  enqueue: (job: {
-    tenantId: string;
-    deliveryId: string;
-    generation: number;
-    attempt: number;
-  }) => Promise<void>,
+  enqueue: (job: WebhookJob) => Promise<void> = (job) => sendJob(job, REDELIVER_DELAY_SECONDS),
   now: number = Date.now(),
 ): Promise<WebhookResult<DeliveryOutput>> {
   const found = await getDelivery(tenantId, deliveryId);

@@ -5,7 +5,14 @@ import type { Element } from "@xmpp/xml";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDeliveryOutput, listDeliveries, listParked, redeliver } from "../../shared/webhooks/deliveries";
-import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints } from "../../shared/webhooks/endpoints";
+import {
+  createEndpoint,
+  deleteEndpoint,
+  getEndpoint,
+  listEndpoints,
+  rotateSecret,
+  updateEndpoint,
+} from "../../shared/webhooks/endpoints";
 import { enqueueWebhookDeliveries } from "../../shared/webhooks/enqueue";
 import { sendJob } from "../../shared/webhooks/jobs";
 import { webhookSettings } from "../../shared/webhooks/settings";
@@ -280,7 +287,7 @@ describe("webhooks out", () => {
     expect(endpoint.ok && endpoint.value.failedDeliveries).toBe(1);
 
     up = true;
-    const again = await redeliver(TENANT, String(parked?.id), (job) => sendJob(job, 1));
+    const again = await redeliver(TENANT, String(parked?.id));
     expect(again).toMatchObject({ ok: true, value: { status: "pending", attempts: 0 } });
     await until(() => hook.ok().length >= 1, "the redelivery", 20_000);
     await sleep(2000);
@@ -296,7 +303,7 @@ describe("webhooks out", () => {
     expect(after.ok && after.value.parked.map((p) => p.deliveryId)).not.toContain(parked?.id);
 
     // A delivery that succeeded is not redelivered.
-    expect(await redeliver(TENANT, String(parked?.id), (job) => sendJob(job, 1))).toMatchObject({
+    expect(await redeliver(TENANT, String(parked?.id))).toMatchObject({
       ok: false,
       error: { code: "not-redeliverable" },
     });
@@ -332,6 +339,43 @@ describe("webhooks out", () => {
     for (let i = 1; i < starts.length; i++) {
       expect((starts[i] as number) - (starts[i - 1] as number)).toBeGreaterThanOrEqual(TIMEOUT_MS - 100);
     }
+  });
+
+  it("signs with the old and the new secret during a rotation, and sends nothing to a disabled endpoint", {
+    timeout: 60_000,
+  }, async () => {
+    const node = "meter-rotate";
+    await createNode(owner.xmpp, node);
+    const hook = await receiver();
+    const ep = await register(hook.url, [node]);
+    const rotated = await rotateSecret(TENANT, ep.id);
+    if (!rotated.ok) throw new Error(rotated.error.detail);
+    expect(rotated.value.secret).not.toBe(ep.secret);
+    expect(JSON.stringify(await getEndpoint(TENANT, ep.id))).not.toContain("whsec_");
+
+    await publish(owner.xmpp, node, "r1");
+    await until(() => hook.requests.length >= 1, "the webhook", 20_000);
+    const got = hook.requests[0] as Received;
+    expect(String(got.headers["webhook-signature"]).split(" ")).toHaveLength(2);
+    expect(verified(rotated.value.secret, got)).toMatchObject({ itemId: "r1" });
+    expect(verified(ep.secret, got)).toMatchObject({ itemId: "r1" });
+
+    const off = await updateEndpoint(TENANT, ep.id, { enabled: false });
+    expect(off).toMatchObject({ ok: true, value: { enabled: false, streams: [node] } });
+    expect(
+      await updateEndpoint(
+        TENANT,
+        ep.id,
+        { url: "http://10.0.0.1/x" },
+        { settings: { ...webhookSettings(), allowHosts: [] } },
+      ),
+    ).toMatchObject({
+      ok: false,
+      error: { code: "url-refused", field: "url" },
+    });
+    await publish(owner.xmpp, node, "r2");
+    await sleep(3000);
+    expect(hook.requests).toHaveLength(1);
   });
 
   it("refuses to register an internal address unless allow-listed, and says why", async () => {
