@@ -131,8 +131,20 @@ async function attempt(
   settings: WebhookSettings,
   lookup: Lookup = systemLookup,
 ): Promise<AttemptResult> {
-  const target = await resolveTarget(url, settings, lookup);
-  if (!target.ok) return { ok: false, error: `refused: ${target.reason}`, latencyMs: 0 };
+  // DNS counts against the attempt's deadline: a resolver that hangs must not hold the slot past it.
+  const started = Date.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const target = await Promise.race([
+    resolveTarget(url, settings, lookup),
+    new Promise<{ ok: false; reason: string }>((resolve) => {
+      timer = setTimeout(
+        () => resolve({ ok: false, reason: "DNS did not answer in time" }),
+        settings.timeoutMs,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+  if (!target.ok) return { ok: false, error: `refused: ${target.reason}`, latencyMs: Date.now() - started };
+  const remainingMs = Math.max(1, settings.timeoutMs - (Date.now() - started));
   const timestamp = new Date();
   // One signature per secret (two during a rotation's overlap), space-separated as the scheme allows.
   const signature = secrets.map((s) => new Webhook(s).sign(deliveryId, timestamp, body)).join(" ");
@@ -144,6 +156,6 @@ async function attempt(
       "webhook-signature": signature,
     },
     body,
-    settings.timeoutMs,
+    remainingMs,
   );
 }

@@ -30,7 +30,14 @@ export async function acquireSlot(
       await documents().send(
         new PutCommand({
           TableName: tableName("Directory"),
-          Item: { ...slotKey(tenantId, endpointId, n), kind: "webhook-slot", holder, until: now + leaseMs },
+          Item: {
+            ...slotKey(tenantId, endpointId, n),
+            kind: "webhook-slot",
+            holder,
+            until: now + leaseMs,
+            // A slot left by a runner that died is taken over at `until`; TTL clears the item some day.
+            expiresAt: Math.floor((now + leaseMs) / 1000) + 24 * 3600,
+          },
           ConditionExpression: "attribute_not_exists(pk) OR #until < :now",
           ExpressionAttributeNames: { "#until": "until" },
           ExpressionAttributeValues: { ":now": now },
