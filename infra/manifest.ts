@@ -87,6 +87,9 @@ export const secrets = [
   { name: "SaslSecret", envVar: "RELAIS_SASL_SECRET" },
   // Each tenant's Ed25519 key for consent receipts and audit checkpoints is derived from it (HKDF).
   { name: "SigningSecret", envVar: "RELAIS_SIGNING_SECRET" },
+  // Seals webhook endpoints' signing secrets at rest (shared/webhooks/secrets.ts): must be stable, or
+  // the stored secrets no longer open.
+  { name: "WebhookSecretKey", envVar: "RELAIS_WEBHOOK_SECRET_KEY" },
 ] as const satisfies readonly SecretDef[];
 
 /** Lambda runtime for every function: SST would otherwise pick its own default. */
@@ -185,6 +188,24 @@ export const queues = [
     deadLetter: { queue: "DeliveryDlq", maxReceiveCount: 5 },
     retentionSeconds: 4 * 24 * 3600,
   },
+  {
+    name: "WebhooksDlq",
+    fifo: false,
+    visibilityTimeoutSeconds: 60,
+    retentionSeconds: 14 * 24 * 3600,
+  },
+  {
+    // One attempt of one webhook delivery per message. Standard, not FIFO: a retry's backoff is the
+    // message's own DelaySeconds, which FIFO queues do not allow. Visibility outlasts the function's
+    // timeout plus an attempt's lease (shared/webhooks/deliver.ts), so a message back from a dead run
+    // takes its attempt over. Deliveries given up on go to the DynamoDB dead-letter store, not here:
+    // this DLQ only catches messages that keep failing to be processed at all.
+    name: "Webhooks",
+    fifo: false,
+    visibilityTimeoutSeconds: 180,
+    deadLetter: { queue: "WebhooksDlq", maxReceiveCount: 10 },
+    retentionSeconds: 4 * 24 * 3600,
+  },
 ] as const satisfies readonly QueueDef[];
 
 export const functions = [
@@ -239,9 +260,9 @@ export const functions = [
     timeoutSeconds: 30,
     memoryMB: 512,
     tables: ["Sessions", "Directory", "Streams", "Consents"],
-    queues: [],
+    queues: ["Webhooks"],
     postsToConnections: false,
-    secrets: ["SigningSecret"],
+    secrets: ["SigningSecret", "WebhookSecretKey"],
   },
   {
     name: "PubsubFanout",
@@ -249,8 +270,8 @@ export const functions = [
     trigger: { kind: "queue", queue: "Fanout", batchSize: 10, batchingWindowSeconds: 0 },
     timeoutSeconds: 50,
     memoryMB: 512,
-    tables: ["Streams"],
-    queues: ["Fanout", "Delivery"],
+    tables: ["Streams", "Directory"],
+    queues: ["Fanout", "Delivery", "Webhooks"],
     postsToConnections: false,
     secrets: [],
   },
@@ -266,6 +287,19 @@ export const functions = [
     queues: ["SessionExpiry"],
     postsToConnections: true,
     secrets: ["SigningSecret"],
+  },
+  {
+    name: "WebhookDelivery",
+    handler: { module: "functions/webhook-delivery/handler.ts", export: "handler" },
+    // Several invocations at once, each running its batch side by side: a slow endpoint holds its own
+    // concurrency slots (RELAIS_WEBHOOK_ENDPOINT_CONCURRENCY), not the queue.
+    trigger: { kind: "queue", queue: "Webhooks", batchSize: 10, batchingWindowSeconds: 0, maxConcurrency: 4 },
+    timeoutSeconds: 60,
+    memoryMB: 256,
+    tables: ["Directory"],
+    queues: ["Webhooks"],
+    postsToConnections: false,
+    secrets: ["WebhookSecretKey"],
   },
 ] as const satisfies readonly FunctionDef[];
 

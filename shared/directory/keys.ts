@@ -4,6 +4,7 @@
 //   ACCOUNT#<bare jid>  #                  an account: SCRAM credentials, state, login throttling
 //   ROSTER#<bare jid>   ITEM#<contact>     one roster item
 //   OFFLINE#<bare jid>  MSG#<ts>#<seq>#<id> a message stored for an offline account (XEP-0160)
+//   WEBHOOK#<tenant>, WHDELIVERY#<tenant>#<id>, WHLOG# (gsi1), WHPARKED#<tenant>: webhooks, see shared/webhooks/keys.ts
 export const HEAD = "#";
 export const domainKey = (domain: string) => ({ pk: `DOMAIN#${domain}`, sk: HEAD });
 export const tenantKey = (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: HEAD });

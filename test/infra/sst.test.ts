@@ -411,28 +411,28 @@ describe("deploy", () => {
       queues: [
         // Listed before its DLQ on purpose: deploy must still create the DLQ first.
         {
-          name: "Webhooks",
+          name: "Exports",
           fifo: false,
           visibilityTimeoutSeconds: 120,
-          deadLetter: { queue: "WebhooksDlq", maxReceiveCount: 3 },
+          deadLetter: { queue: "ExportsDlq", maxReceiveCount: 3 },
         },
-        { name: "WebhooksDlq", fifo: false, visibilityTimeoutSeconds: 30 },
+        { name: "ExportsDlq", fifo: false, visibilityTimeoutSeconds: 30 },
         ...queues,
       ],
       functions: [
         ...functions,
         {
-          ...queueFn({ queue: "Webhooks", batchSize: 50, batchingWindowSeconds: 2 }, 60)[0],
+          ...queueFn({ queue: "Exports", batchSize: 50, batchingWindowSeconds: 2 }, 60)[0],
           tables: ["Audit"],
-          queues: ["Webhooks"],
+          queues: ["Exports"],
         },
         { ...queueFn({})[0], name: "AdminApi", trigger: { kind: "http" }, tables: ["Audit"] },
       ],
     };
     const record = expectOneComponentPerEntry(extended);
-    expect(record.subscriptions.find((s) => s.queue === "Webhooks")?.subscriber.environment).toEqual({
+    expect(record.subscriptions.find((s) => s.queue === "Exports")?.subscriber.environment).toEqual({
       [tableEnvVar("Audit")]: tableName("Audit"),
-      [queueEnvVar("Webhooks")]: queueUrl("Webhooks"),
+      [queueEnvVar("Exports")]: queueUrl("Exports"),
     });
   });
 
