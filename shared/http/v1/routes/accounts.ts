@@ -1,0 +1,3 @@
+import { newRouter } from "../router";
+export const accountRoutes = () => newRouter();
+export const inviteRoutes = () => newRouter();
