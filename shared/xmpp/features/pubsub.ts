@@ -5,10 +5,8 @@ import { randomUUID } from "node:crypto";
 import { type Element, xml } from "@xmpp/xml";
 import { hostedDomain, pubsubServiceDomain, pubsubServiceOf } from "../../directory/domains";
 import { loadRoster } from "../../directory/rosters";
-import { enqueueFanout } from "../../fanout/enqueue";
 import {
   applyConfigForm,
-  baseNameOf,
   configForm,
   DEFAULT_CONFIG,
   formValues,
@@ -32,8 +30,6 @@ import {
   subscriberJid,
 } from "../../pubsub/rules";
 import * as store from "../../pubsub/store";
-import { formatSenmlErrors, parsePackElement, type RawRecord } from "../../senml";
-import { epochSeconds } from "../../storage/ttl";
 import type { IqContext, IqFeature, IqHandler, IqReply } from "../iq/dispatch";
 import { iqKey } from "../iq/dispatch";
 import { bareOf, fullOf, type Jid, parseJid } from "../jid";
@@ -44,7 +40,6 @@ import {
   NS_PUBSUB,
   NS_PUBSUB_EVENT,
   NS_PUBSUB_OWNER,
-  NS_SENML,
 } from "../namespaces";
 import { route } from "../routing/router";
 import type { Turn } from "../session/turn";
