@@ -447,16 +447,19 @@ export function streamRoutes() {
     .openapi(read, async (c) => {
       const node = await nodeOf(c, c.req.valid("param").id);
       const q = c.req.valid("query");
-      const items =
-        q.from === undefined
-          ? await store.latestItems(node.service, node.node, q.limit)
-          : await store.itemsBetween(
-              node.service,
-              node.node,
-              Date.parse(q.from),
-              q.to === undefined ? Date.now() : Date.parse(q.to),
-              q.limit,
-            );
+      let items: store.StoredItem[];
+      if (q.from === undefined) items = await store.latestItems(node.service, node.node, q.limit);
+      else {
+        const from = Date.parse(q.from);
+        const to = q.to === undefined ? Date.now() : Date.parse(q.to);
+        if (q.to !== undefined && to < from) {
+          throw new ProblemError("validation", "the range ends before it starts", [
+            { field: "to", reason: "must not be before from", in: "query" },
+          ]);
+        }
+        // A range starting in the future holds nothing yet.
+        items = from > to ? [] : await store.itemsBetween(node.service, node.node, from, to, q.limit);
+      }
       return c.json({ items: items.map(itemView) }, 200);
     });
 }
