@@ -161,3 +161,17 @@ export async function releaseCount(tenantId: string, what: Countable): Promise<v
       if (err.name !== "ConditionalCheckFailedException") throw err;
     });
 }
+
+/** Operator action (no HTTP route: tenants do not raise their own limits): overrides some of a tenant's quotas. */
+export async function setQuotas(tenantId: string, quotas: Partial<Quotas>): Promise<void> {
+  const current = (await getTenant(tenantId))?.quotas;
+  if (!current) throw new Error(`no tenant ${tenantId}`);
+  await documents().send(
+    new UpdateCommand({
+      TableName: table(),
+      Key: tenantKey(tenantId),
+      UpdateExpression: "SET quotas = :q",
+      ExpressionAttributeValues: { ":q": { ...current, ...quotas } },
+    }),
+  );
+}

@@ -57,9 +57,13 @@ export function createV1(opts: V1Options = {}): OpenAPIHono<ApiEnv> {
     bodyLimit({
       maxSize,
       onError: () => {
-        throw new ProblemError("payload-too-large", `the body is larger than ${maxSize} bytes`, [
-          { field: "(body)", reason: `at most ${maxSize} bytes`, in: "body" },
-        ]);
+        throw new ProblemError(
+          "payload-too-large",
+          `the body is larger than ${maxSize} bytes`,
+          [{ field: "(body)", reason: `at most ${maxSize} bytes`, in: "body" }],
+          { connection: "close" },
+        );
+        // The rest of the body is not read: the connection cannot carry another request after it.
       },
     }),
   );
@@ -91,6 +95,7 @@ export function createV1(opts: V1Options = {}): OpenAPIHono<ApiEnv> {
 
   v1.doc31("/openapi.json", {
     openapi: "3.1.0",
+    servers: [{ url: "/v1" }],
     info: {
       title: "Relais API",
       version: "1",
@@ -119,6 +124,14 @@ export function onError(err: Error, c: Context): Response {
       );
     }
     if (err.status === 413) return problemResponse(problemOf("payload-too-large", err.message));
+    if (err.status === 415) {
+      const type = c.req.header("content-type");
+      return problemResponse(
+        problemOf("unsupported-media-type", "this content type is not accepted here", [
+          { field: "Content-Type", reason: type ? `${type} is not accepted` : "missing", in: "header" },
+        ]),
+      );
+    }
     return problemResponse({ type: "about:blank", title: err.message || "Error", status: err.status });
   }
   console.error(`${c.req.method} ${c.req.path}:`, err);
