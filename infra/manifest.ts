@@ -219,7 +219,8 @@ export const functions = [
     timeoutSeconds: 30,
     memoryMB: 512,
     tables: ["Sessions", "Directory", "Streams"],
-    queues: [],
+    // Ingest publishes through the same path as XMPP, which hands items to fan-out.
+    queues: ["Fanout"],
     postsToConnections: false,
     secrets: [],
   },
