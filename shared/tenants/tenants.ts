@@ -7,7 +7,6 @@ import { documents } from "../aws/clients";
 import { tableName } from "../aws/resources";
 import { claimDomain } from "../directory/domains";
 import { tenantKey } from "../directory/keys";
-import { ProblemError } from "../http/problem";
 import { type Countable, type Quotas, quotasFromStored } from "./quotas";
 
 export interface CustomDomain {
@@ -43,13 +42,9 @@ export async function createTenant(input: {
   contactEmail: string;
   domain: string;
   customDomain?: string;
-}): Promise<Tenant> {
+}): Promise<Tenant | "domain-taken"> {
   const tenantId = `t${randomId(10)}`;
-  if (!(await claimDomain(input.domain, tenantId))) {
-    throw new ProblemError("conflict", `the domain ${input.domain} is taken`, [
-      { field: "slug", reason: `${input.domain} is taken: choose another slug`, in: "body" },
-    ]);
-  }
+  if (!(await claimDomain(input.domain, tenantId))) return "domain-taken";
   const tenant: Tenant = {
     tenantId,
     name: input.name,
@@ -112,10 +107,10 @@ export async function markCustomDomainVerified(tenantId: string): Promise<void> 
 }
 
 /**
- * Takes one unit of a countable resource, atomically against its limit: 403 quota-exceeded when the
- * tenant holds `limit` already. Give it back with releaseCount when the creation fails or is undone.
+ * Takes one unit of a countable resource, atomically against its limit; false when the tenant holds
+ * its limit already. Give it back with releaseCount when the creation fails or is undone.
  */
-export async function takeCount(tenant: Tenant, what: Countable): Promise<void> {
+export async function takeCount(tenant: Tenant, what: Countable): Promise<boolean> {
   const limit = tenant.quotas[what];
   try {
     await documents().send(
@@ -137,11 +132,10 @@ export async function takeCount(tenant: Tenant, what: Countable): Promise<void> 
         ExpressionAttributeValues: { ":zero": 0, ":one": 1, ":limit": limit },
       }),
     );
+    return true;
   } catch (err) {
     if ((err as Error).name !== "ConditionalCheckFailedException") throw err;
-    throw new ProblemError("quota-exceeded", `the tenant has ${limit} ${what}, its limit`, [
-      { field: what, reason: `at most ${limit}` },
-    ]);
+    return false;
   }
 }
 

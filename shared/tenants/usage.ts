@@ -3,15 +3,16 @@ import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { documents } from "../aws/clients";
 import { tableName } from "../aws/resources";
 import { usageDayKey } from "../directory/keys";
-import { ProblemError } from "../http/problem";
 import { secondsUntilNextUtcDay, utcDay } from "./quotas";
 import type { Tenant } from "./tenants";
 
 // A day's counter is kept a little past its day, for usage reports; TTL removes it after.
 const KEEP_SECONDS = 3 * 24 * 3600;
 
-/** Counts one ingested message; 429 with Retry-After once the day's limit is reached. */
-export async function countIngest(tenant: Tenant, now = Date.now()): Promise<void> {
+export type IngestCount = { readonly ok: true } | { readonly ok: false; readonly retryAfterSeconds: number };
+
+/** Counts one ingested message; refused once the day's limit is reached, until the next UTC day. */
+export async function countIngest(tenant: Tenant, now = Date.now()): Promise<IngestCount> {
   const limit = tenant.quotas.ingestPerDay;
   try {
     await documents().send(
@@ -27,15 +28,10 @@ export async function countIngest(tenant: Tenant, now = Date.now()): Promise<voi
         },
       }),
     );
+    return { ok: true };
   } catch (err) {
     if ((err as Error).name !== "ConditionalCheckFailedException") throw err;
-    const retry = secondsUntilNextUtcDay(now);
-    throw new ProblemError(
-      "rate-limited",
-      `the tenant ingested ${limit} messages today (UTC), its daily limit; retry after ${retry} s`,
-      [{ field: "ingestPerDay", reason: `at most ${limit} per UTC day` }],
-      { "retry-after": String(retry) },
-    );
+    return { ok: false, retryAfterSeconds: secondsUntilNextUtcDay(now) };
   }
 }
 

@@ -10,9 +10,10 @@ import {
 } from "../../../directory/account-admin";
 import { AccountError, createAccount, deleteAccount, getAccount } from "../../../directory/accounts";
 import { consumeInvite, createInvite, unconsumeInvite, usableInvite } from "../../../tenants/invites";
-import { getTenant, releaseCount, type Tenant, takeCount } from "../../../tenants/tenants";
+import { getTenant, releaseCount, type Tenant } from "../../../tenants/tenants";
 import { ProblemError } from "../../problem";
 import { type ApiEnv, auth, bearerSecurity } from "../auth";
+import { takeOrRefuse } from "../limits";
 import { newRouter } from "../router";
 import { AUTH_PROBLEMS, jsonBody, jsonContent, problems } from "../schemas";
 
@@ -33,7 +34,7 @@ const JidParams = z.object({
 
 /** Creates the account, within the tenant's account limit; AccountError codes become field problems. */
 async function createWithin(tenant: Tenant, jid: string, password: string, field: string): Promise<void> {
-  await takeCount(tenant, "accounts");
+  await takeOrRefuse(tenant, "accounts");
   try {
     await createAccount(jid, password);
   } catch (err) {

@@ -21,13 +21,14 @@ import { publishPack } from "../../../pubsub/publish";
 import { nodeIdProblem } from "../../../pubsub/rules";
 import * as store from "../../../pubsub/store";
 import { NS_SENML, parsePack, parsePackElement, type RawRecord, type SenmlError } from "../../../senml";
-import { releaseCount, takeCount } from "../../../tenants/tenants";
-import { countIngest, uncountIngest } from "../../../tenants/usage";
+import { releaseCount } from "../../../tenants/tenants";
+import { uncountIngest } from "../../../tenants/usage";
 import { NS_DATA_FORMS } from "../../../xmpp/namespaces";
 import { parseStored } from "../../../xmpp/stored-xml";
 import { claimKey, completeKey, idempotentItemId, releaseKey, requestHash } from "../../idempotency";
 import { type FieldError, ProblemError } from "../../problem";
 import { type ApiEnv, auth, bearerSecurity, requireScope } from "../auth";
+import { countIngestOrRefuse, takeOrRefuse } from "../limits";
 import { newRouter } from "../router";
 import { AUTH_PROBLEMS, jsonBody, jsonContent, problems } from "../schemas";
 
@@ -364,7 +365,7 @@ export function streamRoutes() {
           { field: "id", reason: problem.text ?? "", in: "body" },
         ]);
       const applied = applyJsonConfig(id, DEFAULT_CONFIG, config);
-      await takeCount(tenant, "streams");
+      await takeOrRefuse(tenant, "streams");
       const rec: store.NodeRecord = {
         service: serviceOf(c),
         node: id,
@@ -419,7 +420,7 @@ export function streamRoutes() {
           return c.json(claim.body as { stream: string; itemId: string; publishedAt: string }, 201);
       }
       try {
-        await countIngest(tenant);
+        await countIngestOrRefuse(tenant);
         const out = await publishPack({
           node,
           sensml,

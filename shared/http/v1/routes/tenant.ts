@@ -137,12 +137,18 @@ export function signupRoutes(settings: V1Settings) {
         { field: "customDomain", reason: `is under ${base}: use slug instead`, in: "body" },
       ]);
     }
-    const tenant = await createTenant({
+    const created = await createTenant({
       name: body.name,
       contactEmail: body.contactEmail,
       domain: `${slug}.${base}`,
       ...(body.customDomain ? { customDomain: body.customDomain } : {}),
     });
+    if (created === "domain-taken") {
+      throw new ProblemError("conflict", `the domain ${slug}.${base} is taken`, [
+        { field: "slug", reason: `${slug}.${base} is taken: choose another slug`, in: "body" },
+      ]);
+    }
+    const tenant = created;
     const { apiKey, key } = await createApiKey({
       tenantId: tenant.tenantId,
       scope: "admin",
@@ -167,6 +173,7 @@ const getTenantRoute = createRoute({
   tags: ["Tenant"],
   summary: "The key's tenant",
   security: bearerSecurity,
+  middleware: [requireScope("admin", "read")] as const,
   responses: { 200: jsonContent(TenantSchema, "The tenant"), ...problems(...AUTH_PROBLEMS) },
 });
 
