@@ -156,4 +156,58 @@ describe("sign-up to XMPP delivery", () => {
       { field: "Idempotency-Key", reason: "already used for a different request", in: "header" },
     ]);
   });
+
+  it("one store, two doors: an account named publisher over HTTP publishes over XMPP, and HTTP reads it", async () => {
+    const tenant = await signUp(t);
+    const foreign = await call(t, "POST", "/v1/streams", {
+      key: tenant.admin,
+      json: { id: "door", publishers: ["someone@elsewhere.test"] },
+    });
+    expectProblem(foreign, 400, "validation");
+    expect(foreign.body.errors[0].field).toBe("publishers.0");
+    expectProblem(await call(t, "GET", streamPath("door"), { key: tenant.admin }), 404, "not-found");
+
+    const jid = `writer@${tenant.domain}`;
+    const created = await call(t, "POST", "/v1/streams", {
+      key: tenant.admin,
+      json: { id: "door", publishers: [jid] },
+    });
+    expect(created.status, created.text).toBe(201);
+    expect(created.body.publishers).toEqual([jid]);
+    const writer = await online(t, jid);
+    const publish = xml(
+      "iq",
+      { type: "set", to: tenant.service },
+      xml(
+        "pubsub",
+        { xmlns: NS_PUBSUB },
+        xml(
+          "publish",
+          { node: "door" },
+          xml(
+            "item",
+            { id: "from-xmpp" },
+            xml(
+              "sensml",
+              { xmlns: "urn:ietf:params:xml:ns:senml" },
+              xml("senml", { n: "door", v: "7", t: "1700000000" }),
+            ),
+          ),
+        ),
+      ),
+    );
+    expect(await iqOutcome(writer.xmpp, publish)).toBe("result");
+    const read = await call(t, "GET", `${streamPath("door")}/items`, { key: tenant.admin });
+    expect(read.body.items).toEqual([
+      { id: "from-xmpp", publishedAt: expect.any(String), records: [{ n: "door", v: 7, t: 1_700_000_000 }] },
+    ]);
+    // Taken off the list, the account may no longer publish.
+    const patched = await call(t, "PATCH", streamPath("door"), {
+      key: tenant.admin,
+      json: { publishers: [] },
+    });
+    expect(patched.body.publishers).toEqual([]);
+    expect(await iqOutcome(writer.xmpp, publish)).toBe("forbidden");
+    await writer.xmpp.stop();
+  });
 });

@@ -50,6 +50,18 @@ const ConfigFields = {
     .optional()
     .openapi({ description: "Records' names must start with it" }),
   units: z.array(z.string()).max(100).optional().openapi({ description: "SenML units allowed; empty: any" }),
+  publishers: z
+    .array(
+      z
+        .string()
+        .toLowerCase()
+        .regex(/^[a-z0-9][a-z0-9._-]{0,63}@[a-z0-9.-]+$/, "a bare JID, name@domain"),
+    )
+    .max(100)
+    .optional()
+    .openapi({
+      description: "Accounts of the tenant that may publish over XMPP (XEP-0060 publisher affiliation)",
+    }),
 };
 
 const StreamSchema = z
@@ -64,6 +76,7 @@ const StreamSchema = z
     units: z.array(z.string()),
     createdAt: z.string(),
     xmpp: z.object({ service: z.string(), node: z.string() }),
+    publishers: z.array(z.string()).optional().openapi({ description: "Given when one stream is asked for" }),
   })
   .openapi("Stream");
 
@@ -139,6 +152,40 @@ function applyJsonConfig(node: string, current: NodeConfig, body: Record<string,
 }
 
 const serviceOf = (c: Context<ApiEnv>) => pubsubServiceOf(auth(c).tenant.domain);
+
+/** The stream with its XMPP publishers: one more read, so only for single streams. */
+async function fullView(n: store.NodeRecord): Promise<StreamView> {
+  const affiliations = await store.listAffiliations(n.service, n.node);
+  const publishers = [...affiliations]
+    .filter(([, a]) => a === "publisher")
+    .map(([jid]) => jid)
+    .sort();
+  return { ...view(n), publishers };
+}
+
+/** Publishers must be accounts of the tenant's own domains: checked before anything is written. */
+function checkPublishers(c: Context<ApiEnv>, publishers: readonly string[] | undefined): void {
+  if (!publishers) return;
+  const { tenant } = auth(c);
+  const ownDomains = [
+    tenant.domain,
+    ...(tenant.customDomain?.status === "verified" ? [tenant.customDomain.domain] : []),
+  ];
+  const foreign = publishers.findIndex((j) => !ownDomains.includes(j.slice(j.indexOf("@") + 1)));
+  if (foreign >= 0) {
+    throw new ProblemError("validation", "publishers are accounts of the tenant's own domains", [
+      { field: `publishers.${foreign}`, reason: `not on ${ownDomains.join(" or ")}`, in: "body" },
+    ]);
+  }
+}
+
+/** Makes exactly `publishers` the node's publishers (owners stay owners). */
+async function setPublishers(n: store.NodeRecord, publishers: readonly string[]): Promise<void> {
+  const before = await store.listAffiliations(n.service, n.node);
+  const after = new Map([...before].filter(([, a]) => a !== "publisher"));
+  for (const jid of publishers) if (after.get(jid) !== "owner") after.set(jid, "publisher");
+  await store.replaceAffiliations(n.service, n.node, before, after);
+}
 
 async function nodeOf(c: Context<ApiEnv>, id: string): Promise<store.NodeRecord> {
   const node = await store.getNode(serviceOf(c), id);
@@ -250,6 +297,7 @@ const ingest = createRoute({
     body: {
       content: {
         [SENML_JSON]: { schema: PackSchema },
+        "application/json": { schema: PackSchema },
         [SENML_XML]: {
           schema: z.string().openapi({ description: '<sensml xmlns="urn:ietf:params:xml:ns:senml">' }),
         },
@@ -358,13 +406,14 @@ export function streamRoutes() {
   return newRouter()
     .openapi(declare, async (c) => {
       const { tenant } = auth(c);
-      const { id, ...config } = c.req.valid("json");
+      const { id, publishers, ...config } = c.req.valid("json");
       const problem = nodeIdProblem(id);
       if (problem)
         throw new ProblemError("validation", problem.text, [
           { field: "id", reason: problem.text ?? "", in: "body" },
         ]);
       const applied = applyJsonConfig(id, DEFAULT_CONFIG, config);
+      checkPublishers(c, publishers);
       await takeOrRefuse(tenant, "streams");
       const rec: store.NodeRecord = {
         service: serviceOf(c),
@@ -380,15 +429,19 @@ export function streamRoutes() {
           { field: "id", reason: "exists", in: "body" },
         ]);
       }
-      return c.json(view(rec), 201);
+      if (publishers) await setPublishers(rec, publishers);
+      return c.json(await fullView(rec), 201);
     })
     .openapi(list, async (c) => c.json({ streams: (await store.listNodes(serviceOf(c))).map(view) }, 200))
-    .openapi(get, async (c) => c.json(view(await nodeOf(c, c.req.valid("param").id)), 200))
+    .openapi(get, async (c) => c.json(await fullView(await nodeOf(c, c.req.valid("param").id)), 200))
     .openapi(configure, async (c) => {
       const node = await nodeOf(c, c.req.valid("param").id);
-      const config = applyJsonConfig(node.node, node.config, c.req.valid("json"));
+      const { publishers, ...fields } = c.req.valid("json");
+      const config = applyJsonConfig(node.node, node.config, fields);
+      checkPublishers(c, publishers);
       await store.saveConfig(node.service, node.node, config);
-      return c.json(view({ ...node, config }), 200);
+      if (publishers) await setPublishers(node, publishers);
+      return c.json(await fullView({ ...node, config }), 200);
     })
     .openapi(remove, async (c) => {
       const node = await nodeOf(c, c.req.valid("param").id);
