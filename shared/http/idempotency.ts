@@ -10,6 +10,11 @@ import { idempotencyKey } from "../directory/keys";
 import { ProblemError } from "./problem";
 
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+/**
+ * A claim still pending after this long belongs to a request that died half-way (a crashed function):
+ * the same request may take it over. Publishing under the key's derived item id makes that safe.
+ */
+export const STALE_CLAIM_SECONDS = 60;
 const table = () => tableName("Directory");
 
 export type Claim =
@@ -42,11 +47,19 @@ export async function claimKey(
           kind: "idempotency",
           hash,
           state: "pending",
+          claimedAt: Math.floor(now / 1000),
           expiresAt: Math.floor(now / 1000) + IDEMPOTENCY_TTL_SECONDS,
         },
-        // An expired key (TTL not yet swept) may be claimed again.
-        ConditionExpression: "attribute_not_exists(pk) OR expiresAt < :now",
-        ExpressionAttributeValues: { ":now": Math.floor(now / 1000) },
+        // An expired key (TTL not yet swept) may be claimed again; so may a stale claim of the same request.
+        ConditionExpression:
+          "attribute_not_exists(pk) OR expiresAt < :now OR (#s = :pending AND #h = :hash AND claimedAt < :stale)",
+        ExpressionAttributeNames: { "#s": "state", "#h": "hash" },
+        ExpressionAttributeValues: {
+          ":now": Math.floor(now / 1000),
+          ":pending": "pending",
+          ":hash": hash,
+          ":stale": Math.floor(now / 1000) - STALE_CLAIM_SECONDS,
+        },
       }),
     );
     return { kind: "new" };

@@ -19,3 +19,25 @@ export function slugFrom(name: string): string | undefined {
 /** A domain name of at least two labels, each a DNS label (RFC 1035), lowercase. */
 export const DOMAIN_PATTERN =
   /^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
+
+// Labels the deployment uses or may use for its own services under the base domain: "pubsub" above all,
+// since pubsub.<base> is the PubSub service of the base domain itself.
+const RESERVED = new Set([
+  "pubsub",
+  "conference",
+  "muc",
+  "upload",
+  "proxy",
+  "xmpp",
+  "www",
+  "api",
+  "admin",
+  "mail",
+]);
+
+/** Why a slug cannot be used, or undefined. */
+export function slugProblem(slug: string): string | undefined {
+  if (!SLUG_PATTERN.test(slug)) return "3 to 40 lowercase letters, digits or inner hyphens";
+  if (RESERVED.has(slug)) return `"${slug}" is reserved for the deployment's own services`;
+  return undefined;
+}

@@ -34,6 +34,13 @@ describe("problem+json answers", () => {
     expectProblem(a, 400, "validation");
     const fields = (a.body.errors as { field: string; in: string }[]).map((e) => `${e.in}:${e.field}`).sort();
     expect(fields).toEqual(["body:contactEmail", "body:name", "body:slug"]);
+    const reserved = await call(t, "POST", "/v1/signup", {
+      json: { name: "x", contactEmail: "a@b.example", slug: "pubsub" },
+    });
+    expectProblem(reserved, 400, "validation");
+    expect(reserved.body.errors).toEqual([
+      { field: "slug", reason: expect.stringMatching(/reserved/), in: "body" },
+    ]);
     const b = await call(t, "PATCH", streamPath("meter"), { key: admin, json: { maxItems: 0 } });
     expectProblem(b, 400, "validation");
     expect(b.body.errors[0]).toMatchObject({ field: "maxItems", in: "body" });

@@ -1,5 +1,10 @@
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Element } from "@xmpp/xml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { documents } from "../../shared/aws/clients";
+import { tableName } from "../../shared/aws/resources";
+import { idempotencyKey } from "../../shared/directory/keys";
+import { claimKey, requestHash, STALE_CLAIM_SECONDS } from "../../shared/http/idempotency";
 import { NS_PUBSUB, NS_PUBSUB_EVENT } from "../../shared/xmpp/namespaces";
 import { iqOutcome, online, xml } from "../e2e/xmpp-helpers";
 import { startTestHub, type TestHub } from "../support/hub";
@@ -155,6 +160,36 @@ describe("sign-up to XMPP delivery", () => {
     expect(other.body.errors).toEqual([
       { field: "Idempotency-Key", reason: "already used for a different request", in: "header" },
     ]);
+  });
+
+  it("a request that died after claiming its Idempotency-Key blocks retries briefly, then is taken over", async () => {
+    const tenant = await signUp(t);
+    await call(t, "POST", "/v1/streams", { key: tenant.admin, json: { id: "crash" } });
+    const body = JSON.stringify([{ n: "crash", v: 1 }]);
+    // The first request's claim, as a function that crashed right after it would have left it.
+    const hash = requestHash(["POST", "crash", "application/json", new TextEncoder().encode(body)]);
+    expect(await claimKey(tenant.tenantId, "k-crash", hash)).toEqual({ kind: "new" });
+    const retry = () =>
+      call(t, "POST", `${streamPath("crash")}/items`, {
+        key: tenant.admin,
+        body,
+        type: "application/json",
+        headers: { "idempotency-key": "k-crash" },
+      });
+    const blocked = await retry();
+    expectProblem(blocked, 409, "idempotency-in-progress");
+    expect(blocked.headers.get("retry-after")).toBe("1");
+    await documents().send(
+      new UpdateCommand({
+        TableName: tableName("Directory"),
+        Key: idempotencyKey(tenant.tenantId, "k-crash"),
+        UpdateExpression: "SET claimedAt = :old",
+        ExpressionAttributeValues: { ":old": Math.floor(Date.now() / 1000) - STALE_CLAIM_SECONDS - 1 },
+      }),
+    );
+    const taken = await retry();
+    expect(taken.status, taken.text).toBe(201);
+    expect((await retry()).body).toEqual(taken.body);
   });
 
   it("one store, two doors: an account named publisher over HTTP publishes over XMPP, and HTTP reads it", async () => {

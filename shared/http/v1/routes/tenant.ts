@@ -5,7 +5,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { claimDomain, pubsubServiceOf } from "../../../directory/domains";
 import { createApiKey } from "../../../tenants/api-keys";
 import { DEFAULT_QUOTAS } from "../../../tenants/quotas";
-import { DOMAIN_PATTERN, SLUG_PATTERN, slugFrom } from "../../../tenants/slug";
+import { DOMAIN_PATTERN, SLUG_PATTERN, slugFrom, slugProblem } from "../../../tenants/slug";
 import {
   challengeName,
   createTenant,
@@ -129,6 +129,12 @@ export function signupRoutes(settings: V1Settings) {
     if (!slug) {
       throw new ProblemError("validation", "no slug can be made from the name: give one", [
         { field: "slug", reason: "required when the name has fewer than 3 letters or digits", in: "body" },
+      ]);
+    }
+    const reserved = slugProblem(slug);
+    if (reserved) {
+      throw new ProblemError("validation", `the slug ${slug} cannot be used: ${reserved}`, [
+        { field: "slug", reason: reserved, in: "body" },
       ]);
     }
     const base = settings.baseDomain();
