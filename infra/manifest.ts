@@ -221,7 +221,8 @@ export const functions = [
     tables: ["Sessions", "Directory", "Streams"],
     // Ingest publishes through the same path as XMPP, which hands items to fan-out.
     queues: ["Fanout"],
-    postsToConnections: false,
+    // Disabling or deleting an account closes its open XMPP sessions.
+    postsToConnections: true,
     secrets: [],
   },
   {

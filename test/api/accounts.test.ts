@@ -9,7 +9,8 @@ import { inviteKey } from "../../shared/directory/keys";
 import { allChecks } from "../../shared/health";
 import { createApp } from "../../shared/http/app";
 import { setQuotas } from "../../shared/tenants/tenants";
-import { RawStream } from "../e2e/xmpp-helpers";
+import { sessionsOf } from "../../shared/xmpp/session/store";
+import { online, RawStream, until } from "../e2e/xmpp-helpers";
 import { startTestHub, type TestHub } from "../support/hub";
 import { call, expectProblem, signUp, streamPath } from "./api-client";
 
@@ -56,9 +57,20 @@ describe("accounts", () => {
     expect(listed.body.accounts.map((a: { jid: string }) => a.jid)).toEqual([`alice@${domain}`]);
 
     const jid = encodeURIComponent(`alice@${domain}`);
+    // A session open when the account is disabled is closed with not-authorized.
+    const live = await online(t, `alice@${domain}`, { password: "first-password" });
+    live.xmpp.reconnect.stop();
+    const errors: string[] = [];
+    live.xmpp.on("error", (e: { condition?: string }) => errors.push(e.condition ?? "?"));
     expect(
       (await call(t, "PATCH", `/v1/accounts/${jid}`, { key: admin, json: { disabled: true } })).body.disabled,
     ).toBe(true);
+    await until(
+      () => errors.includes("not-authorized"),
+      "the stream error of the disabled account's session",
+    );
+    expect(await sessionsOf(`alice@${domain}`)).toEqual([]);
+    await live.xmpp.stop().catch(() => {});
     expect(await plainLogin(domain, "alice", "first-password")).toBe("account-disabled");
     await call(t, "PATCH", `/v1/accounts/${jid}`, { key: admin, json: { disabled: false } });
     expect(await plainLogin(domain, "alice", "first-password")).toBe("success");

@@ -57,13 +57,13 @@ export function createV1(opts: V1Options = {}): OpenAPIHono<ApiEnv> {
     bodyLimit({
       maxSize,
       onError: () => {
+        // The rest of the body is not read: the connection cannot carry another request after it.
         throw new ProblemError(
           "payload-too-large",
           `the body is larger than ${maxSize} bytes`,
           [{ field: "(body)", reason: `at most ${maxSize} bytes`, in: "body" }],
           { connection: "close" },
         );
-        // The rest of the body is not read: the connection cannot carry another request after it.
       },
     }),
   );

@@ -11,6 +11,7 @@ import {
 import { AccountError, createAccount, deleteAccount, getAccount } from "../../../directory/accounts";
 import { consumeInvite, createInvite, unconsumeInvite, usableInvite } from "../../../tenants/invites";
 import { getTenant, releaseCount, type Tenant } from "../../../tenants/tenants";
+import { endSessionsOf } from "../../../xmpp/session/retire";
 import { ProblemError } from "../../problem";
 import { type ApiEnv, auth, bearerSecurity } from "../auth";
 import { takeOrRefuse } from "../limits";
@@ -127,7 +128,7 @@ const patch = createRoute({
   path: "/{jid}",
   tags: ["Accounts"],
   summary: "Disable or enable an account",
-  description: "A disabled account cannot log in over XMPP.",
+  description: "A disabled account cannot log in over XMPP; its open sessions are closed.",
   security: bearerSecurity,
   request: { params: JidParams, body: jsonBody(z.object({ disabled: z.boolean() }).strict()) },
   responses: { 200: jsonContent(AccountSchema, "The account"), ...problems(...AUTH_PROBLEMS) },
@@ -188,6 +189,8 @@ export function accountRoutes() {
       const a = await accountOf(c, c.req.valid("param").jid);
       const { disabled } = c.req.valid("json");
       await setAccountDisabled(a.jid, disabled);
+      // Refused at its next login, and its open sessions end now.
+      if (disabled) await endSessionsOf(a.jid, "the account was disabled");
       return c.json({ jid: a.jid, disabled }, 200);
     })
     .openapi(password, async (c) => {
@@ -198,6 +201,7 @@ export function accountRoutes() {
     .openapi(remove, async (c) => {
       const a = await accountOf(c, c.req.valid("param").jid);
       await deleteAccount(a.jid);
+      await endSessionsOf(a.jid, "the account was deleted");
       await releaseCount(a.tenantId, "accounts");
       return c.body(null, 204);
     });
