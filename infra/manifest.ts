@@ -260,8 +260,11 @@ export const functions = [
     timeoutSeconds: 30,
     memoryMB: 512,
     tables: ["Sessions", "Directory", "Streams", "Consents"],
-    queues: ["Webhooks"],
-    postsToConnections: false,
+    // Ingest publishes through the same path as XMPP, which hands items to fan-out; redelivery of a
+    // webhook goes back on its queue.
+    queues: ["Fanout", "Webhooks"],
+    // Disabling or deleting an account closes its open XMPP sessions.
+    postsToConnections: true,
     secrets: ["SigningSecret", "WebhookSecretKey"],
   },
   {

@@ -3,7 +3,7 @@ import { documents } from "../aws/clients";
 import { tableName } from "../aws/resources";
 import { deriveCredentials, type StoredCredentials } from "../sasl/credentials";
 import { hostedDomain } from "./domains";
-import { accountKey } from "./keys";
+import { accountKey, tenantAccountsIndexPk } from "./keys";
 
 export interface Account {
   readonly jid: string;
@@ -64,7 +64,15 @@ export async function createAccount(jid: string, password: string): Promise<Acco
     await documents().send(
       new PutCommand({
         TableName: tableName("Directory"),
-        Item: { ...accountKey(bare), kind: "account", ...account, createdAt: new Date().toISOString() },
+        Item: {
+          ...accountKey(bare),
+          // Listed per tenant by the HTTP API.
+          gsi1pk: tenantAccountsIndexPk(hosted.tenantId),
+          gsi1sk: bare,
+          kind: "account",
+          ...account,
+          createdAt: new Date().toISOString(),
+        },
         ConditionExpression: "attribute_not_exists(pk)",
       }),
     );

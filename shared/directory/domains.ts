@@ -68,3 +68,26 @@ export async function ensureTenantDomain(tenantId: string, name: string, domain:
 function ignoreExisting(err: unknown): void {
   if ((err as Error).name !== "ConditionalCheckFailedException") throw err;
 }
+
+/**
+ * Makes `domain` a hosted domain of `tenantId`, served by XMPP from now on; false when another tenant
+ * (or this one) holds it already. Conditional, so two sign-ups racing for one domain cannot both win.
+ */
+export async function claimDomain(domain: string, tenantId: string): Promise<boolean> {
+  const d = domain.toLowerCase();
+  try {
+    await documents().send(
+      new PutCommand({
+        TableName: tableName("Directory"),
+        Item: { ...domainKey(d), kind: "domain", domain: d, tenantId, createdAt: new Date().toISOString() },
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+    return true;
+  } catch (err) {
+    if ((err as Error).name === "ConditionalCheckFailedException") return false;
+    throw err;
+  } finally {
+    cache.delete(d);
+  }
+}

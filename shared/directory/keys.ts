@@ -15,3 +15,19 @@ export const rosterItemKey = (owner: string, contact: string) => ({
   sk: `ITEM#${contact}`,
 });
 export const offlinePk = (bareJid: string) => `OFFLINE#${bareJid}`;
+// Added with the HTTP API (issue 7):
+//   APIKEY#<key id>           #            an API key: tenant, scope, SHA-256 of its secret  (gsi1: TENANT-KEYS#<tenant>)
+//   INVITE#<sha256 of token>  #            an invitation to create one account               (gsi1: TENANT-INVITES#<tenant>)
+//   IDEM#<tenant>#<key>       #            an Idempotency-Key's request hash and answer (24 h TTL)
+//   USAGE#<tenant>            DAY#<date>   a day's ingest counter (TTL after a few days)
+//   ACCOUNT#<bare jid>        #            accounts are listed per tenant through gsi1: TENANT-ACCOUNTS#<tenant>
+export const apiKeyKey = (keyId: string) => ({ pk: `APIKEY#${keyId}`, sk: HEAD });
+export const tenantKeysIndexPk = (tenantId: string) => `TENANT-KEYS#${tenantId}`;
+export const inviteKey = (tokenHash: string) => ({ pk: `INVITE#${tokenHash}`, sk: HEAD });
+export const tenantInvitesIndexPk = (tenantId: string) => `TENANT-INVITES#${tenantId}`;
+export const idempotencyKey = (tenantId: string, key: string) => ({
+  pk: `IDEM#${tenantId}#${key}`,
+  sk: HEAD,
+});
+export const usageDayKey = (tenantId: string, day: string) => ({ pk: `USAGE#${tenantId}`, sk: `DAY#${day}` });
+export const tenantAccountsIndexPk = (tenantId: string) => `TENANT-ACCOUNTS#${tenantId}`;

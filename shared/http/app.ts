@@ -1,9 +1,12 @@
 import { Hono } from "hono";
 import { type HealthCheck, runChecks } from "../health";
+import { createV1, notFound, onError, type V1Options } from "./v1/app";
 
 export interface AppOptions {
   /** Components to report on /health; the local hub adds its emulators to the storage checks. */
   readonly healthChecks: () => readonly HealthCheck[];
+  /** Settings of the /v1 API (tests inject a DNS resolver). */
+  readonly v1?: V1Options;
 }
 
 /** The HTTP API. One Hono app, served by Lambda on AWS and by @hono/node-server locally. */
@@ -16,5 +19,8 @@ export function createApp(opts: AppOptions): Hono {
       report.ok ? 200 : 503,
     );
   });
+  app.route("/v1", createV1(opts.v1));
+  app.onError(onError);
+  app.notFound(notFound);
   return app;
 }

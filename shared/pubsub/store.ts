@@ -466,6 +466,34 @@ export async function itemsSince(
   return out.reverse();
 }
 
+/** Items published from `fromMs` to `toMs` (inclusive, epoch ms), oldest first, at most `max`. */
+export async function itemsBetween(
+  service: string,
+  node: string,
+  fromMs: number,
+  toMs: number,
+  max: number,
+): Promise<StoredItem[]> {
+  const now = epochSeconds();
+  const out: StoredItem[] = [];
+  for await (const item of queryAll({
+    TableName: table(),
+    IndexName: "gsi1",
+    KeyConditionExpression: "gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to",
+    ExpressionAttributeValues: {
+      ":pk": itemsIndexPk(service, node),
+      ":from": itemsIndexSk(fromMs, ""),
+      // "~" sorts after every item id character used here, so items of the last millisecond are in.
+      ":to": itemsIndexSk(toMs, "~"),
+    },
+  })) {
+    if (isExpired(item, "expiresAt", now)) continue;
+    out.push(toStoredItem(item));
+    if (out.length >= max) break;
+  }
+  return out;
+}
+
 /** Deletes the oldest items beyond `maxItems` (pubsub#max_items). */
 export async function trimItems(service: string, node: string, maxItems: number): Promise<void> {
   const keys: Record<string, unknown>[] = [];

@@ -5,10 +5,8 @@ import { randomUUID } from "node:crypto";
 import { type Element, xml } from "@xmpp/xml";
 import { hostedDomain, pubsubServiceDomain, pubsubServiceOf } from "../../directory/domains";
 import { loadRoster } from "../../directory/rosters";
-import { enqueueFanout } from "../../fanout/enqueue";
 import {
   applyConfigForm,
-  baseNameOf,
   configForm,
   DEFAULT_CONFIG,
   formValues,
@@ -16,6 +14,7 @@ import {
   type NodeConfig,
 } from "../../pubsub/config";
 import { fail, isFailure, type PubsubFailure, pubsubErrorReply } from "../../pubsub/errors";
+import { publishPack } from "../../pubsub/publish";
 import {
   type Affiliation,
   changeAffiliations,
@@ -31,8 +30,6 @@ import {
   subscriberJid,
 } from "../../pubsub/rules";
 import * as store from "../../pubsub/store";
-import { formatSenmlErrors, parsePackElement, type RawRecord } from "../../senml";
-import { epochSeconds } from "../../storage/ttl";
 import type { IqContext, IqFeature, IqHandler, IqReply } from "../iq/dispatch";
 import { iqKey } from "../iq/dispatch";
 import { bareOf, fullOf, type Jid, parseJid } from "../jid";
@@ -43,7 +40,6 @@ import {
   NS_PUBSUB,
   NS_PUBSUB_EVENT,
   NS_PUBSUB_OWNER,
-  NS_SENML,
 } from "../namespaces";
 import { route } from "../routing/router";
 import type { Turn } from "../session/turn";
@@ -231,8 +227,6 @@ async function create(payload: Element, el: Element, svc: Service, who: Requeste
   return instant ? pubsub(NS_PUBSUB, xml("create", { node })) : undefined;
 }
 
-const MAX_PAYLOAD_CHARS = 96 * 1024;
-
 async function publish(payload: Element, el: Element, svc: Service, who: Requester): Promise<Outcome> {
   if (payload.getChild("publish-options")) {
     return fail("unsupported", "publish-options are not supported", "publish-options");
@@ -248,64 +242,14 @@ async function publish(payload: Element, el: Element, svc: Service, who: Request
   const children = item.getChildElements();
   if (children.length === 0) return fail("payload-required", "the item carries no payload");
   if (children.length > 1) return fail("invalid-payload", "an item carries exactly one <sensml/> element");
-  const sensml = children[0] as Element;
-  if (sensml.name !== "sensml" || sensml.getNS() !== NS_SENML) {
-    return fail("invalid-payload", `the payload must be a <sensml xmlns="${NS_SENML}"> pack (RFC 8428)`);
-  }
-  const stored = xml("sensml", { ...sensml.attrs, xmlns: NS_SENML }, ...sensml.children).toString();
-  if (stored.length > MAX_PAYLOAD_CHARS) {
-    return fail("payload-too-big", `the payload is larger than ${MAX_PAYLOAD_CHARS} characters`);
-  }
-  const parsed = parsePackElement(sensml, { now: Date.now() / 1000 });
-  if (!parsed.ok) return fail("invalid-payload", formatSenmlErrors(parsed.errors));
-  const mismatch = streamMismatch(node.node, node.config, parsed.pack);
-  if (mismatch) return fail("invalid-payload", mismatch);
-
-  const itemId = (item.attrs.id as string | undefined) || randomUUID();
-  if (itemId.length > 256) return fail("bad-request", "an item id has at most 256 characters");
-  const { config } = node;
-  await store.putItem(
-    {
-      service: svc.service,
-      node: node.node,
-      itemId,
-      payload: stored,
-      publisher: who.bare,
-      publishedAt: Date.now(),
-    },
-    config.itemExpire > 0 ? epochSeconds() + config.itemExpire : undefined,
-  );
-  await store.trimItems(svc.service, node.node, config.maxItems);
-  await enqueueFanout({ tenantId: node.tenantId, service: svc.service, node: node.node, itemId });
-  return pubsub(NS_PUBSUB, xml("publish", { node: node.node }, xml("item", { id: itemId })));
-}
-
-/**
- * What in a valid pack does not fit the stream: a name outside the configured base name, a unit not among
- * the node's units. The base name is only enforced when configured explicitly (the node id is a default
- * for display, not a constraint); the units when the list is not empty.
- */
-function streamMismatch(node: string, config: NodeConfig, pack: readonly RawRecord[]): string | undefined {
-  const problems: string[] = [];
-  let bn = "";
-  let bu: string | undefined;
-  pack.forEach((r, index) => {
-    if (r.bn !== undefined) bn = r.bn;
-    if (r.bu !== undefined) bu = r.bu;
-    const name = bn + (r.n ?? "");
-    if (config.senmlBaseName !== undefined && !name.startsWith(config.senmlBaseName)) {
-      problems.push(
-        `record ${index}: field 'n': the name "${name}" is not under the stream's base name "${baseNameOf(node, config)}"`,
-      );
-    }
-    const unit = r.u ?? bu;
-    if (config.units.length > 0 && unit !== undefined && !config.units.includes(unit)) {
-      problems.push(
-        `record ${index}: field '${r.u !== undefined ? "u" : "bu"}': unit "${unit}" is not one of the stream's units (${config.units.join(", ")})`,
-      );
-    }
+  const out = await publishPack({
+    node,
+    sensml: children[0] as Element,
+    itemId: item.attrs.id as string | undefined,
+    publisher: who.bare,
   });
-  return problems.length > 0 ? problems.join("; ") : undefined;
+  if (!out.ok) return out.failure;
+  return pubsub(NS_PUBSUB, xml("publish", { node: node.node }, xml("item", { id: out.itemId })));
 }
 
 async function retract(el: Element, svc: Service, who: Requester): Promise<Outcome> {

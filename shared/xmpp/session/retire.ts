@@ -5,7 +5,7 @@ import { parseStored } from "../stored-xml";
 import { type StreamErrorCondition, streamErrorFrames } from "../stream-errors";
 import { removeRoute } from "./routes";
 import type { SessionRecord } from "./state";
-import { deleteSession, releaseResource } from "./store";
+import { deleteSession, releaseResource, sessionsOf } from "./store";
 
 /**
  * Ends a session for good: its socket closed (with a stream error if given), its item deleted, its
@@ -32,4 +32,14 @@ export async function retireSession(
     const stanza = parseStored(frame);
     if (stanza.name === "message") await route(stanza);
   }
+}
+
+/**
+ * Ends every session of an account (disabled or deleted by its tenant's admin): each is closed with
+ * `not-authorized`, as a login would now be refused. Its resources' presence goes unavailable to contacts.
+ */
+export async function endSessionsOf(bareJid: string, reason: string): Promise<number> {
+  const sessions = await sessionsOf(bareJid);
+  for (const s of sessions) await retireSession(s, { streamError: ["not-authorized", reason] });
+  return sessions.length;
 }
