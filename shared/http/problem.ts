@@ -26,6 +26,8 @@ export const PROBLEMS = {
   "domain-not-verified": { status: 422, title: "The domain's DNS challenge was not found" },
   "invite-unusable": { status: 410, title: "The invitation is used or expired" },
   "idempotency-in-progress": { status: 409, title: "A request with this Idempotency-Key is in progress" },
+  "webhook-url-refused": { status: 422, title: "The endpoint URL is not one webhooks may be sent to" },
+  "not-redeliverable": { status: 409, title: "Only a failed or parked delivery can be redelivered" },
   "rate-limited": { status: 429, title: "The tenant's daily limit is reached" },
   internal: { status: 500, title: "Internal error" },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -340,6 +340,11 @@ export async function listDeliveries(
       q.error.issues[0]?.message ?? "bad page query",
       String(q.error.issues[0]?.path[0] ?? ""),
     );
+  // An endpoint of another tenant (or none) is not found, rather than an empty log.
+  const endpoint = await documents().send(
+    new GetCommand({ TableName: table(), Key: endpointKey(tenantId, endpointId), ProjectionExpression: "pk" }),
+  );
+  if (!endpoint.Item) return failure("not-found", `no webhook endpoint ${endpointId} in this tenant`);
   let startKey: Record<string, unknown> | undefined;
   if (q.data.cursor !== undefined) {
     startKey = decodeCursor(q.data.cursor, deliveryLogPk(tenantId, endpointId));

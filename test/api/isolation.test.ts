@@ -8,7 +8,17 @@ import { call, signUp, streamPath } from "./api-client";
 let t: TestHub;
 let a: Awaited<ReturnType<typeof signUp>>;
 let b: Awaited<ReturnType<typeof signUp>>;
-const B = { stream: "b-private-stream", keyId: "", jid: "", secrets: [] as string[] };
+const B = {
+  stream: "b-private-stream",
+  keyId: "",
+  jid: "",
+  endpointId: "",
+  deliveryId: "",
+  secrets: [] as string[],
+};
+
+// B's webhook endpoint points at this machine (nothing listens on port 9): allowed for the test.
+Object.assign(process.env, { RELAIS_WEBHOOK_ALLOW_HOSTS: "127.0.0.1", RELAIS_WEBHOOK_ALLOW_HTTP: "1" });
 
 beforeAll(async () => {
   t = await startTestHub({ domains: ["iso.test"] });
@@ -37,7 +47,31 @@ beforeAll(async () => {
     key: b.admin,
     json: [{ n: "secret-b-shared", v: 1 }],
   });
-  B.secrets = [b.tenantId, b.domain, B.stream, B.keyId, B.jid, "secret-b", "b-read-key"];
+  const hook = await call(t, "POST", "/v1/webhooks", {
+    key: b.admin,
+    json: { url: "http://127.0.0.1:9/b-secret-hook", description: "b-hook" },
+  });
+  expect(hook.status, hook.text).toBe(201);
+  B.endpointId = hook.body.id;
+  await call(t, "POST", `${streamPath(B.stream)}/items`, { key: b.admin, json: [{ n: "secret-b-2", v: 2 }] });
+  for (let i = 0; i < 100 && !B.deliveryId; i++) {
+    const log = await call(t, "GET", `/v1/webhooks/${B.endpointId}/deliveries`, { key: b.admin });
+    B.deliveryId = log.body.deliveries?.[0]?.id ?? "";
+    if (!B.deliveryId) await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(B.deliveryId).not.toBe("");
+  B.secrets = [
+    b.tenantId,
+    b.domain,
+    B.stream,
+    B.keyId,
+    B.jid,
+    B.endpointId,
+    "secret-b",
+    "b-read-key",
+    "b-secret-hook",
+    "b-hook",
+  ];
 });
 afterAll(async () => {
   await t?.stop();
@@ -55,9 +89,19 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   "POST /accounts/invitations": {},
   "POST /tenant/domain/verify": undefined,
   "POST /keys/{keyId}/rotate": undefined,
+  "POST /webhooks": { url: "https://hooks.example.com/relais" },
+  "PATCH /webhooks/{endpointId}": { description: "taken over" },
+  "POST /webhooks/{endpointId}/rotate": undefined,
+  "POST /webhook-deliveries/{deliveryId}/redeliver": undefined,
 };
 
-const bParams = (): Record<string, string> => ({ id: B.stream, keyId: B.keyId, jid: B.jid });
+const bParams = (): Record<string, string> => ({
+  id: B.stream,
+  keyId: B.keyId,
+  jid: B.jid,
+  endpointId: B.endpointId,
+  deliveryId: B.deliveryId,
+});
 
 describe("tenant isolation over every route", () => {
   it("A's admin key gets 403/404 on B's resources and never sees B's data", async () => {

@@ -1,5 +1,3 @@
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import { Webhook } from "standardwebhooks";
@@ -19,6 +17,7 @@ import { webhookSettings } from "../../shared/webhooks/settings";
 import { NS_PUBSUB, NS_PUBSUB_EVENT } from "../../shared/xmpp/namespaces";
 import { iqOutcome, online, until } from "../e2e/xmpp-helpers";
 import { startTestHub, type TestHub } from "../support/hub";
+import { type Received, type Receiver, receiver } from "../support/webhook-receiver";
 import { xml } from "../support/xmpp-client";
 
 // Issue 7's webhooks out, end to end on the local hub: items published over XMPP go through the real
@@ -56,59 +55,6 @@ afterAll(async () => {
   await Promise.all(receivers.map((r) => r.close()));
   await t?.stop();
 });
-
-// ---- a webhook receiver: a real HTTP server whose answers a test scripts
-
-interface Received {
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-  readonly at: number;
-  /** What the receiver answered (0: it never did, the sender gave up first). */
-  status: number;
-}
-
-interface Receiver {
-  readonly url: string;
-  readonly requests: Received[];
-  /** Requests answered with a 2xx. */
-  ok(): Received[];
-  close(): Promise<void>;
-}
-
-async function receiver(
-  answer: (n: number) => { status: number; delayMs?: number } = () => ({ status: 200 }),
-): Promise<Receiver> {
-  const requests: Received[] = [];
-  const server: Server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const received: Received = {
-      headers: req.headers,
-      body: Buffer.concat(chunks).toString("utf8"),
-      at: Date.now(),
-      status: 0,
-    };
-    requests.push(received);
-    const { status, delayMs = 0 } = answer(requests.length);
-    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
-    if (res.destroyed) return;
-    received.status = status;
-    res.writeHead(status).end();
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as AddressInfo;
-  const r: Receiver = {
-    url: `http://127.0.0.1:${port}/hooks`,
-    requests,
-    ok: () => requests.filter((q) => q.status >= 200 && q.status < 300),
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((done) => server.close(done));
-    },
-  };
-  receivers.push(r);
-  return r;
-}
 
 // ---- XMPP side
 
@@ -168,8 +114,8 @@ describe("webhooks out", () => {
   }, async () => {
     const node = "meter-1";
     await createNode(owner.xmpp, node);
-    const hook = await receiver();
-    const other = await receiver();
+    const hook = await receiver(receivers);
+    const other = await receiver(receivers);
     const ep = await register(hook.url, [node]);
     await register(other.url, ["another-stream"]);
 
@@ -237,7 +183,7 @@ describe("webhooks out", () => {
   }, async () => {
     const node = "meter-flaky";
     await createNode(owner.xmpp, node);
-    const hook = await receiver((n) => ({ status: n <= 3 ? 500 : 200 }));
+    const hook = await receiver(receivers, (n) => ({ status: n <= 3 ? 500 : 200 }));
     const ep = await register(hook.url, [node]);
 
     await publish(owner.xmpp, node, "f1");
@@ -268,7 +214,7 @@ describe("webhooks out", () => {
     const node = "meter-down";
     await createNode(owner.xmpp, node);
     let up = false;
-    const hook = await receiver(() => ({ status: up ? 204 : 503 }));
+    const hook = await receiver(receivers, () => ({ status: up ? 204 : 503 }));
     const ep = await register(hook.url, [node]);
 
     await publish(owner.xmpp, node, "d1");
@@ -312,8 +258,8 @@ describe("webhooks out", () => {
   it("does not let a slow endpoint delay another endpoint's deliveries", { timeout: 90_000 }, async () => {
     const node = "meter-busy";
     await createNode(owner.xmpp, node);
-    const slow = await receiver(() => ({ status: 200, delayMs: TIMEOUT_MS * 4 }));
-    const fast = await receiver();
+    const slow = await receiver(receivers, () => ({ status: 200, delayMs: TIMEOUT_MS * 4 }));
+    const fast = await receiver(receivers);
     await register(slow.url, [node]);
     await register(fast.url, [node]);
 
@@ -346,7 +292,7 @@ describe("webhooks out", () => {
   }, async () => {
     const node = "meter-rotate";
     await createNode(owner.xmpp, node);
-    const hook = await receiver();
+    const hook = await receiver(receivers);
     const ep = await register(hook.url, [node]);
     const rotated = await rotateSecret(TENANT, ep.id);
     if (!rotated.ok) throw new Error(rotated.error.detail);
@@ -417,7 +363,7 @@ describe("webhooks out", () => {
   });
 
   it("confines every call to its tenant", async () => {
-    const hook = await receiver();
+    const hook = await receiver(receivers);
     const ep = await register(hook.url, "all");
     expect(await getEndpoint("another-tenant", ep.id)).toMatchObject({
       ok: false,
@@ -437,18 +383,30 @@ describe("webhooks out", () => {
       ok: false,
       error: { code: "not-found" },
     });
-    expect(await listDeliveries("another-tenant", delivered.endpointId)).toEqual({
-      ok: true,
-      value: { deliveries: [] },
+    expect(await listDeliveries("another-tenant", delivered.endpointId)).toMatchObject({
+      ok: false,
+      error: { code: "not-found" },
     });
     // A cursor of one tenant's list is refused on another's.
     const cursor = Buffer.from(
       JSON.stringify({ gsi1pk: `WHLOG#${TENANT}#${delivered.endpointId}`, gsi1sk: "0", pk: "x", sk: "#" }),
     ).toString("base64url");
     expect(await listDeliveries(TENANT, delivered.endpointId, { cursor })).toMatchObject({ ok: true });
-    expect(await listDeliveries("another-tenant", delivered.endpointId, { cursor })).toMatchObject({
+    const foreign = Buffer.from(
+      JSON.stringify({
+        gsi1pk: `WHLOG#another-tenant#${delivered.endpointId}`,
+        gsi1sk: "0",
+        pk: "x",
+        sk: "#",
+      }),
+    ).toString("base64url");
+    expect(await listDeliveries(TENANT, delivered.endpointId, { cursor: foreign })).toMatchObject({
       ok: false,
       error: { code: "invalid-input", field: "cursor" },
+    });
+    expect(await listDeliveries("another-tenant", delivered.endpointId, { cursor })).toMatchObject({
+      ok: false,
+      error: { code: "not-found" },
     });
     expect((await getEndpoint(TENANT, ep.id)).ok).toBe(true);
     expect((await deleteEndpoint(TENANT, ep.id)).ok).toBe(true);

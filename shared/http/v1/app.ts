@@ -13,6 +13,7 @@ import { accountRoutes, inviteRoutes } from "./routes/accounts";
 import { keyRoutes } from "./routes/keys";
 import { streamRoutes } from "./routes/streams";
 import { signupRoutes, tenantRoutes } from "./routes/tenant";
+import { deliveryRoutes, webhookRoutes } from "./routes/webhooks";
 
 export interface V1Options {
   /** Injected so tests can stand in for public DNS, which they cannot reach. */
@@ -92,6 +93,8 @@ export function createV1(opts: V1Options = {}): OpenAPIHono<ApiEnv> {
   mountScoped(v1, "/keys", keyRoutes(), ["admin"]);
   mountScoped(v1, "/streams", streamRoutes());
   mountScoped(v1, "/accounts", accountRoutes(), ["admin"]);
+  mountScoped(v1, "/webhooks", webhookRoutes(), ["admin"]);
+  mountScoped(v1, "/webhook-deliveries", deliveryRoutes(), ["admin"]);
 
   v1.doc31("/openapi.json", {
     openapi: "3.1.0",
@@ -100,7 +103,7 @@ export function createV1(opts: V1Options = {}): OpenAPIHono<ApiEnv> {
       title: "Relais API",
       version: "1",
       description:
-        "Tenants, API keys, data streams (the XMPP PubSub nodes of the tenant's domain), SenML ingest, accounts and invitations. Errors are RFC 9457 problem+json.",
+        "Tenants, API keys, data streams (the XMPP PubSub nodes of the tenant's domain), SenML ingest, accounts and invitations, webhooks. Errors are RFC 9457 problem+json.",
     },
   });
   v1.get("/docs", Scalar({ url: "/v1/openapi.json", pageTitle: "Relais API" }));
