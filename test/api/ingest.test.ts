@@ -1,5 +1,6 @@
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Element } from "@xmpp/xml";
+import { encode } from "cbor2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { documents } from "../../shared/aws/clients";
 import { tableName } from "../../shared/aws/resources";
@@ -95,15 +96,31 @@ describe("sign-up to XMPP delivery", () => {
       type: "application/senml+xml",
     });
     expect(postedXml.status, postedXml.text).toBe(201);
+    // And CBOR (RFC 8428 section 6: integer labels): -2 bn, 0 n, 6 t, 2 v, 1 u.
+    const cborPack = encode([
+      new Map<number, unknown>([
+        [-2, `${STREAM}/`],
+        [0, "p"],
+        [6, 1_700_000_030],
+        [2, 1250],
+        [1, "W"],
+      ]),
+    ]);
+    const postedCbor = await call(t, "POST", `${streamPath(STREAM)}/items`, {
+      key,
+      body: cborPack,
+      type: "application/senml+cbor",
+    });
+    expect(postedCbor.status, postedCbor.text).toBe(201);
 
     const latest = await call(t, "GET", `${streamPath(STREAM)}/items?limit=1`, { key: tenant.admin });
     expect(latest.status, latest.text).toBe(200);
     expect(latest.body.items).toHaveLength(1);
     expect(latest.body.items[0].records[0]).toMatchObject({
       n: `${STREAM}/p`,
-      v: 1300,
+      v: 1250,
       u: "W",
-      t: 1_700_000_060,
+      t: 1_700_000_030,
     });
     const range = await call(
       t,
@@ -111,7 +128,11 @@ describe("sign-up to XMPP delivery", () => {
       `${streamPath(STREAM)}/items?from=${encodeURIComponent(new Date(Date.now() - 60_000).toISOString())}`,
       { key: tenant.admin },
     );
-    expect(range.body.items.map((i: { id: string }) => i.id)).toEqual([itemId, postedXml.body.itemId]);
+    expect(range.body.items.map((i: { id: string }) => i.id)).toEqual([
+      itemId,
+      postedXml.body.itemId,
+      postedCbor.body.itemId,
+    ]);
     const future = await call(t, "GET", `${streamPath(STREAM)}/items?from=2100-01-01T00:00:00Z`, {
       key: tenant.admin,
     });

@@ -270,6 +270,7 @@ const remove = createRoute({
 
 const SENML_JSON = "application/senml+json";
 const SENML_XML = "application/senml+xml";
+const SENML_CBOR = "application/senml+cbor";
 const PackSchema = z.array(z.record(z.string(), z.unknown())).openapi("SenmlPack", {
   description: "RFC 8428 SenML pack",
   example: [{ bn: "urn:dev:prm:30001610071843_consumption/power/active/raw", bt: 1.7e9, bu: "W", v: 1200 }],
@@ -281,7 +282,7 @@ const ingest = createRoute({
   tags: ["Streams"],
   summary: "Publish a SenML pack",
   description:
-    "Validated, stored and fanned out exactly as an XMPP publish. JSON (application/senml+json or application/json) or XML (application/senml+xml). With an Idempotency-Key header, a retried request publishes once and gets the same answer (keys kept 24 hours). Needs an admin key, or an ingest key of this stream.",
+    "Validated, stored and fanned out exactly as an XMPP publish. JSON (application/senml+json or application/json), XML (application/senml+xml) or CBOR (application/senml+cbor). With an Idempotency-Key header, a retried request publishes once and gets the same answer (keys kept 24 hours). Needs an admin key, or an ingest key of this stream.",
   security: bearerSecurity,
   request: {
     params: StreamParams,
@@ -300,6 +301,9 @@ const ingest = createRoute({
         "application/json": { schema: PackSchema },
         [SENML_XML]: {
           schema: z.string().openapi({ description: '<sensml xmlns="urn:ietf:params:xml:ns:senml">' }),
+        },
+        [SENML_CBOR]: {
+          schema: z.string().openapi({ format: "binary", description: "RFC 8428 section 6: integer labels" }),
         },
       },
     },
@@ -357,11 +361,19 @@ function invalidSenml(errors: readonly SenmlError[], detail: string): ProblemErr
 function packElement(contentType: string, body: Uint8Array): Element {
   const type = contentType.split(";")[0]?.trim().toLowerCase() ?? "";
   const format =
-    type === SENML_XML ? "xml" : type === SENML_JSON || type === "application/json" ? "json" : undefined;
+    type === SENML_XML
+      ? "xml"
+      : type === SENML_CBOR
+        ? "cbor"
+        : type === SENML_JSON || type === "application/json"
+          ? "json"
+          : undefined;
   if (!format) {
-    throw new ProblemError("unsupported-media-type", `send ${SENML_JSON}, application/json or ${SENML_XML}`, [
-      { field: "Content-Type", reason: type ? `${type} is not accepted` : "missing", in: "header" },
-    ]);
+    throw new ProblemError(
+      "unsupported-media-type",
+      `send ${SENML_JSON}, application/json, ${SENML_XML} or ${SENML_CBOR}`,
+      [{ field: "Content-Type", reason: type ? `${type} is not accepted` : "missing", in: "header" }],
+    );
   }
   const parsed = parsePack(body, format, { now: Date.now() / 1000 });
   if (!parsed.ok) {
