@@ -1,7 +1,12 @@
 import { type Element, xml } from "@xmpp/xml";
 import { tableName } from "../aws/resources";
+import { appendAudit } from "../consent/audit";
+import { decide, minimise } from "../consent/enforce";
+import { chainOf } from "../consent/layout";
+import { recipientKeysOfJid } from "../consent/record";
+import { grantKeys, grantsFrom } from "../consent/store";
 import { hostedDomain } from "../directory/domains";
-import { getItem, type StoredItem } from "../pubsub/store";
+import { getItem, getNode, type StoredItem } from "../pubsub/store";
 import { bareOf, parseJid } from "../xmpp/jid";
 import { NS_PUBSUB_EVENT } from "../xmpp/namespaces";
 import { deliverToSession } from "../xmpp/routing/outbound";
@@ -16,7 +21,7 @@ import type { DeliveryJob } from "./jobs";
  * "deferred": no live session took it; the item is replayed from its node at the subscriber's next
  * login (nothing is copied per subscriber meanwhile: see replayMissedItems).
  */
-export type Outcome = "online" | "deferred" | "remote-pending" | "skipped";
+export type Outcome = "online" | "deferred" | "remote-pending" | "skipped" | "refused";
 
 export interface DeliveryPorts {
   /** Delivers one notification to one subscriber, given its account's routing item and sessions. */
@@ -41,18 +46,47 @@ export async function deliverJob(
   job: DeliveryJob,
   ports: DeliveryPorts = { notify },
 ): Promise<Record<Outcome, number>> {
-  const counts: Record<Outcome, number> = { online: 0, deferred: 0, "remote-pending": 0, skipped: 0 };
-  const item = await getItem(job.service, job.node, job.itemId);
-  if (!item) return counts; // retracted, or past its retention: nothing left to deliver
+  const counts: Record<Outcome, number> = {
+    online: 0,
+    deferred: 0,
+    "remote-pending": 0,
+    skipped: 0,
+    refused: 0,
+  };
+  const [item, node] = await Promise.all([
+    getItem(job.service, job.node, job.itemId),
+    getNode(job.service, job.node),
+  ]);
+  if (!item || !node) return counts; // retracted, past its retention, or the stream deleted
+  const subject = node.config.dataSubject;
   const marks: Delivered[] = job.recipients.map((r) => ({ ...item, jid: r.jid }));
+  const bareOfRecipient = (jid: string) => jid.split("/")[0] ?? jid;
   const local = await localBareJids(job.recipients.map((r) => r.jid));
+  // Consent is checked now, not at publish or fan-out: a withdrawal stops what is already queued. The
+  // grants are read in the same BatchGetItem as the routes and the delivered-marks.
+  const grantKeysWanted = subject
+    ? grantKeys(job.service, job.node, [
+        ...new Set(job.recipients.flatMap((r) => recipientKeysOfJid(bareOfRecipient(r.jid)))),
+      ])
+    : [];
   const { routes, sessions, extra } = await lookupRoutes(local, [
     { table: tableName("Streams"), keys: deliveredKeys(marks) },
+    ...(subject ? [{ table: tableName("Consents"), keys: grantKeysWanted }] : []),
   ]);
   const done = foundMarks(extra.get(tableName("Streams")) ?? []);
+  const grants = grantsFrom(extra.get(tableName("Consents")) ?? []);
   const payload = parseStored(item.payload);
+  const now = new Date();
+  const decisions: { to: string; consentId?: string; refused?: string }[] = [];
   const todo = job.recipients.filter((r) => !done.has(markId(item.itemId, r.jid)));
   counts.skipped = job.recipients.length - todo.length;
+  const minimised = new Map<string, Element | undefined>();
+  const payloadFor = (names: readonly string[] | undefined): Element | undefined => {
+    if (!names) return payload;
+    const key = JSON.stringify(names);
+    if (!minimised.has(key)) minimised.set(key, minimise(payload, names, item.publishedAt));
+    return minimised.get(key);
+  };
   // Recipients are independent (each appears once per message; a subscriber's order across items is
   // kept by the FIFO group), so they are notified several at a time. One failing does not stop the
   // others: they are marked, and the retry of this message notifies only the rest.
@@ -63,8 +97,25 @@ export async function deliverJob(
     while (next < todo.length) {
       const r = todo[next++] as (typeof todo)[number];
       try {
-        const bare = r.jid.split("/")[0] ?? r.jid;
-        const message = notification(item, payload, r.jid, r.subid);
+        const bare = bareOfRecipient(r.jid);
+        const verdict = decide(bare, subject, grants, now);
+        const body = verdict.allowed ? payloadFor(verdict.names) : undefined;
+        if (subject) {
+          decisions.push(
+            verdict.allowed
+              ? {
+                  to: r.jid,
+                  ...(verdict.consentId ? { consentId: verdict.consentId } : {}),
+                  ...(body ? {} : { refused: "no record within the consent's names" }),
+                }
+              : { to: r.jid, refused: verdict.reason },
+          );
+        }
+        if (!body) {
+          counts.refused++;
+          continue;
+        }
+        const message = notification(item, body, r.jid, r.subid);
         const account = { route: routes.get(bare), sessions: sessions.get(bare) ?? [] };
         const outcome = await ports.notify(r.jid, message, item, account);
         counts[outcome]++;
@@ -76,6 +127,19 @@ export async function deliverJob(
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENT_NOTIFICATIONS, todo.length) }, worker));
   await markDelivered(notified);
+  // Every decision on personal data is logged on the subject's audit chain: one entry per message.
+  if (subject && decisions.length > 0) {
+    await appendAudit(node.tenantId, chainOf(node.tenantId, subject), "delivery", {
+      stream: `${item.service}/${item.node}`,
+      itemId: item.itemId,
+      at: now.toISOString(),
+      decisions: decisions.map((d) => ({
+        to: d.to,
+        consentId: d.consentId ?? null,
+        refused: d.refused ?? null,
+      })),
+    });
+  }
   if (failures.length > 0) {
     throw new AggregateError(
       failures,

@@ -11,6 +11,8 @@ export const NS_NODE_METADATA = "http://jabber.org/protocol/pubsub#meta-data";
 export const NS_RELAIS_STREAM = "urn:relais:stream:0";
 export const FIELD_BASE_NAME = `{${NS_RELAIS_STREAM}}senml_base_name`;
 export const FIELD_UNITS = `{${NS_RELAIS_STREAM}}units`;
+/** The person the stream's data is about: when set, only recipients with their consent get items. */
+export const FIELD_DATA_SUBJECT = `{${NS_RELAIS_STREAM}}data_subject`;
 
 export const ACCESS_MODELS = ["open", "presence", "authorize", "whitelist"] as const;
 export type AccessModel = (typeof ACCESS_MODELS)[number];
@@ -32,6 +34,11 @@ export interface NodeConfig {
   readonly senmlBaseName?: string;
   /** SenML units the stream's records may use; empty: any registered unit. */
   readonly units: readonly string[];
+  /**
+   * Bare JID of the person the stream's data is about (personal data, GDPR): deliveries to anyone
+   * else need that person's valid consent (shared/consent). Unset: not personal data.
+   */
+  readonly dataSubject?: string;
 }
 
 export interface ConfigLimits {
@@ -99,6 +106,12 @@ export function configForm(node: string, config: NodeConfig, limits: ConfigLimit
       baseNameOf(node, config),
     ]),
     field(FIELD_UNITS, "text-multi", "SenML units of the stream's records (empty: any)", config.units),
+    field(
+      FIELD_DATA_SUBJECT,
+      "jid-single",
+      "Whose personal data this is (deliveries then need their consent)",
+      [config.dataSubject ?? ""],
+    ),
   );
 }
 
@@ -212,6 +225,19 @@ export function applyConfigForm(
         next.units = [...new Set(units)];
         break;
       }
+      case FIELD_DATA_SUBJECT: {
+        const jid = one.trim().toLowerCase();
+        if (jid === "") {
+          const { dataSubject: _, ...rest } = next;
+          next = rest;
+          break;
+        }
+        if (!/^[^@/\s]+@[^@/\s]+$/.test(jid)) {
+          return fail("bad-config", `${FIELD_DATA_SUBJECT}: "${one}" is not a bare JID (name@domain)`);
+        }
+        next.dataSubject = jid;
+        break;
+      }
       default:
         return fail("bad-config", `field "${name}" is not supported by this service`);
     }
@@ -249,6 +275,9 @@ export function metadataForm(meta: NodeMetadata): Element {
     field("pubsub#type", "text-single", "Payload type", ["urn:ietf:params:xml:ns:senml"]),
     field(FIELD_BASE_NAME, "text-single", "SenML base name", [baseNameOf(node, config)]),
     field(FIELD_UNITS, "text-multi", "SenML units", config.units),
+    ...(config.dataSubject
+      ? [field(FIELD_DATA_SUBJECT, "jid-single", "Personal data of (consent needed)", [config.dataSubject])]
+      : []),
   );
 }
 
@@ -269,5 +298,9 @@ export function configFromStored(raw: unknown): NodeConfig {
     notificationType: r.notificationType === "normal" ? "normal" : "headline",
     units: Array.isArray(r.units) ? r.units.filter((u): u is string => typeof u === "string") : [],
   };
-  return typeof r.senmlBaseName === "string" ? { ...config, senmlBaseName: r.senmlBaseName } : config;
+  return {
+    ...config,
+    ...(typeof r.senmlBaseName === "string" ? { senmlBaseName: r.senmlBaseName } : {}),
+    ...(typeof r.dataSubject === "string" ? { dataSubject: r.dataSubject } : {}),
+  };
 }

@@ -342,7 +342,11 @@ export async function listDeliveries(
     );
   // An endpoint of another tenant (or none) is not found, rather than an empty log.
   const endpoint = await documents().send(
-    new GetCommand({ TableName: table(), Key: endpointKey(tenantId, endpointId), ProjectionExpression: "pk" }),
+    new GetCommand({
+      TableName: table(),
+      Key: endpointKey(tenantId, endpointId),
+      ProjectionExpression: "pk",
+    }),
   );
   if (!endpoint.Item) return failure("not-found", `no webhook endpoint ${endpointId} in this tenant`);
   let startKey: Record<string, unknown> | undefined;

@@ -33,14 +33,17 @@ export async function enqueueWebhookDeliveries(job: {
     publisher: item.publisher,
   };
   const wanted = [];
-  for (const endpoint of endpoints) if ((await shouldDeliver(endpoint, event)).deliver) wanted.push(endpoint);
+  for (const endpoint of endpoints) {
+    const decision = await shouldDeliver(endpoint, event);
+    if (decision.deliver) wanted.push({ endpoint, names: decision.names });
+  }
   if (wanted.length === 0) return { deliveries: 0 };
 
-  const body = streamItemPayload(item);
-  const size = Buffer.byteLength(body);
-  const tooBig = size > MAX_BODY_BYTES;
   const jobs: WebhookJob[] = [];
-  for (const endpoint of wanted) {
+  for (const { endpoint, names } of wanted) {
+    const body = streamItemPayload(item, names);
+    const size = Buffer.byteLength(body);
+    const tooBig = size > MAX_BODY_BYTES;
     const id = deliveryIdOf(endpoint.id, item);
     const { created, record } = await createDelivery(
       {

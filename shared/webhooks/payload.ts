@@ -18,7 +18,8 @@ export interface StreamItemPayload {
   readonly senml: unknown[];
 }
 
-export function streamItemPayload(item: StoredItem): string {
+/** `names`: a consent's minimisation, only the records of these resolved names are sent. */
+export function streamItemPayload(item: StoredItem, names?: readonly string[]): string {
   const parsed = parsePackElement(parseStored(item.payload), { now: item.publishedAt / 1000 });
   // Items are validated when published: a stored one that does not parse is a bug worth a retry's noise.
   if (!parsed.ok) throw new Error(`stored item ${item.node}/${item.itemId} is not valid SenML any more`);
@@ -28,7 +29,9 @@ export function streamItemPayload(item: StoredItem): string {
     itemId: item.itemId,
     publishedAt: new Date(item.publishedAt).toISOString(),
     publisher: item.publisher,
-    senml: JSON.parse(toJson(parsed.records)) as unknown[],
+    senml: JSON.parse(
+      toJson(names ? parsed.records.filter((r) => names.includes(r.n)) : parsed.records),
+    ) as unknown[],
   };
   return JSON.stringify(body);
 }

@@ -1,8 +1,13 @@
+import { decide } from "../consent/enforce";
+import { recipientKey } from "../consent/record";
+import { grantsOn } from "../consent/store";
+import { getNode } from "../pubsub/store";
 import type { EndpointRecord } from "./endpoints";
 
 // Whether one published item goes to one endpoint: the single place this is decided, at fan-out and
-// again before each attempt (an endpoint may be disabled or narrowed meanwhile). The consent check of
-// issue 8 belongs here; it is async so that it can read the consent store.
+// again before each attempt (an endpoint may be disabled or narrowed meanwhile, a consent withdrawn or
+// expired). A stream of personal data (its data subject is set) goes only to an endpoint the subject
+// consented to, and only the SenML names that consent covers.
 
 export interface StreamEvent {
   readonly tenantId: string;
@@ -14,7 +19,9 @@ export interface StreamEvent {
   readonly publisher: string;
 }
 
-export type Decision = { deliver: true } | { deliver: false; reason: string };
+export type Decision =
+  | { deliver: true; consentId?: string; names?: readonly string[] }
+  | { deliver: false; reason: string };
 
 export async function shouldDeliver(endpoint: EndpointRecord, event: StreamEvent): Promise<Decision> {
   if (endpoint.tenantId !== event.tenantId) return { deliver: false, reason: "endpoint of another tenant" };
@@ -22,5 +29,16 @@ export async function shouldDeliver(endpoint: EndpointRecord, event: StreamEvent
   if (endpoint.streams !== "all" && !endpoint.streams.includes(event.node)) {
     return { deliver: false, reason: `endpoint no longer subscribed to stream ${event.node}` };
   }
-  return { deliver: true };
+  const subject = (await getNode(event.service, event.node))?.config.dataSubject;
+  if (subject === undefined) return { deliver: true };
+  const me = recipientKey({ kind: "webhook", id: endpoint.id });
+  const grants = await grantsOn(event.service, event.node, [me]);
+  const verdict = decide({ key: me }, subject, grants, new Date());
+  if (!verdict.allowed)
+    return { deliver: false, reason: `${verdict.reason} of ${subject} for this endpoint` };
+  return {
+    deliver: true,
+    ...(verdict.consentId ? { consentId: verdict.consentId } : {}),
+    ...(verdict.names ? { names: verdict.names } : {}),
+  };
 }

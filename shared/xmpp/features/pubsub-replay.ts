@@ -1,3 +1,8 @@
+import { appendAudit } from "../../consent/audit";
+import { decide, minimise } from "../../consent/enforce";
+import { chainOf } from "../../consent/layout";
+import { recipientKeysOfJid } from "../../consent/record";
+import { grantsOn } from "../../consent/store";
 import { pubsubServiceDomain } from "../../directory/domains";
 import { notification } from "../../fanout/deliver";
 import { alreadyDelivered, type Delivered, markDelivered, markId } from "../../fanout/delivered";
@@ -21,15 +26,32 @@ export async function replayMissedItems(turn: Turn, user: string, othersAvailabl
   const offline = await takeOfflineSince(user);
   if (othersAvailable || (offline.known && offline.since === undefined)) return;
   const resource = turn.state.resource;
-  const candidates: { item: StoredItem; jid: string; subid: string }[] = [];
+  const candidates: {
+    item: StoredItem;
+    jid: string;
+    subid: string;
+    names?: readonly string[];
+    audit?: { tenantId: string; subject: string; consentId?: string };
+  }[] = [];
   for (const { service, node, sub } of await accountSubscriptions(user)) {
     if (sub.state !== "subscribed" || !sub.deliver) continue;
     if (sub.jid !== user && sub.jid !== `${user}/${resource}`) continue;
     const record = await getNode(service, node);
     if (!record) continue;
+    // Personal data: only under a consent valid now, and only the names it covers.
+    const subject = record.config.dataSubject;
+    const verdict = subject
+      ? decide(user, subject, await grantsOn(service, node, recipientKeysOfJid(user)), new Date())
+      : { allowed: true as const };
+    if (!verdict.allowed) continue;
     const since = Math.max(offline.since ?? 0, sub.subscribedAt ?? 0);
     for (const item of await itemsSince(service, node, since, record.config.maxItems)) {
-      candidates.push({ item, jid: sub.jid, subid: sub.subid });
+      candidates.push({
+        item,
+        jid: sub.jid,
+        subid: sub.subid,
+        ...(verdict.names ? { names: verdict.names } : {}),
+      });
     }
   }
   if (candidates.length === 0) return;
@@ -39,9 +61,26 @@ export async function replayMissedItems(turn: Turn, user: string, othersAvailabl
   for (const c of candidates) {
     if (done.has(markId(c.item.itemId, c.jid))) continue;
     const domain = (await pubsubServiceDomain(c.item.service))?.domain ?? c.item.service;
-    const message = notification(c.item, parseStored(c.item.payload), c.jid, c.subid);
+    const stored = parseStored(c.item.payload);
+    const payload = c.names ? minimise(stored, c.names, c.item.publishedAt) : stored;
+    if (!payload) continue;
+    const message = notification(c.item, payload, c.jid, c.subid);
     sendStanza(turn, withDelay(message, domain, new Date(c.item.publishedAt)));
     sent.push({ ...c.item, jid: c.jid });
   }
   turn.after.push(() => markDelivered(sent));
+  // Replayed personal data is a delivery decision too: logged on each subject's chain.
+  for (const c of candidates) {
+    if (!c.audit || !sent.some((d) => d.itemId === c.item.itemId && d.node === c.item.node)) continue;
+    const { tenantId, subject, consentId } = c.audit;
+    turn.after.push(async () => {
+      await appendAudit(tenantId, chainOf(tenantId, subject), "delivery", {
+        stream: `${c.item.service}/${c.item.node}`,
+        itemId: c.item.itemId,
+        at: new Date().toISOString(),
+        replayed: true,
+        decisions: [{ to: c.jid, consentId: consentId ?? null, refused: null }],
+      });
+    });
+  }
 }
