@@ -2,6 +2,7 @@ import { discoFeature } from "./features/disco";
 import { pingFeature } from "./features/ping";
 import { presenceControl } from "./features/presence";
 import { handlePubsubMessage, pubsubDisco, pubsubFeature } from "./features/pubsub";
+import { consentFeature } from "./features/pubsub-consent";
 import { rosterFeature } from "./features/roster";
 import { sessionFeature } from "./features/session";
 import { IqRegistry } from "./iq/dispatch";
@@ -17,7 +18,8 @@ iqRegistry
   .add(pingFeature)
   .add(sessionFeature)
   .add(rosterFeature)
-  .add(pubsubFeature);
+  .add(pubsubFeature)
+  .add(consentFeature);
 // Stream-level features that have no iq handler but are worth advertising.
 iqRegistry.discoFeatures.push(NS_SM, "jabber:iq:roster", "urn:xmpp:stream-limits:0");
 

@@ -45,6 +45,14 @@ import { route } from "../routing/router";
 import type { Turn } from "../session/turn";
 import { parseStored } from "../stored-xml";
 import type { DiscoService } from "./disco";
+import {
+  answerConsent,
+  askSubject,
+  FIELD_CONSENT_ID,
+  isConsentField,
+  needsConsent,
+  requestFromSubscription,
+} from "./pubsub-consent";
 
 const NS_SUBSCRIBE_OPTIONS = "http://jabber.org/protocol/pubsub#subscribe_options";
 const NS_SUBSCRIBE_AUTHORIZATION = "http://jabber.org/protocol/pubsub#subscribe_authorization";
@@ -80,7 +88,7 @@ const FEATURES = [
   "subscription-options",
 ].map((f) => `${NS_PUBSUB}#${f}`);
 
-interface Service {
+export interface Service {
   /** The service JID, pubsub.<domain>. */
   readonly service: string;
   readonly tenantId: string;
@@ -94,7 +102,7 @@ interface Requester {
 
 type Outcome = Element | undefined | PubsubFailure;
 
-async function serviceOf(to: Jid): Promise<Service | undefined> {
+export async function serviceOf(to: Jid): Promise<Service | undefined> {
   if (to.local || to.resource) return undefined;
   const hosted = await pubsubServiceDomain(to.domain);
   return hosted ? { service: to.domain, tenantId: hosted.tenantId } : undefined;
@@ -286,14 +294,19 @@ async function subscribe(
   const optionsForm = payload.getChild("options")?.getChild("x", NS_DATA_FORMS);
   const deliver = optionsForm ? deliverOption(optionsForm) : true;
   if (isFailure(deliver)) return deliver;
+  // Personal data: whoever the access model lets in still waits for the data subject's consent.
+  const personal = needsConsent(node.config, jid);
+  const consent = personal ? await requestFromSubscription(svc, node, jid, optionsForm) : undefined;
+  if (isFailure(consent)) return consent;
   const sub: store.Subscription = {
     jid,
     subid: existing?.subid ?? randomUUID(),
-    state: outcome.state,
+    state: consent ? "pending" : outcome.state,
     deliver,
   };
   await store.putSubscription(svc.service, node.node, sub);
-  if (outcome.state === "pending") await askOwners(svc, node.node, sub, turn);
+  if (consent) await askSubject(svc, node, sub, consent, turn);
+  else if (outcome.state === "pending") await askOwners(svc, node.node, sub, turn);
   return subscriptionReply(node.node, sub);
 }
 
@@ -387,7 +400,7 @@ function deliverOption(x: Element): boolean | PubsubFailure {
   if (!values) return fail("invalid-options", "subscription options are a data form of type submit");
   let deliver = true;
   for (const [name, vals] of values) {
-    if (name === "FORM_TYPE") continue;
+    if (name === "FORM_TYPE" || isConsentField(name)) continue;
     if (name !== "pubsub#deliver") return fail("invalid-options", `option "${name}" is not supported`);
     const v = vals[0] ?? "";
     if (v === "1" || v === "true") deliver = true;
@@ -612,7 +625,7 @@ async function manageSubscriptions(
   return undefined;
 }
 
-async function setSubscriptionState(
+export async function setSubscriptionState(
   svc: Service,
   node: string,
   jid: string,
@@ -670,6 +683,7 @@ export async function handlePubsubMessage(stanza: Element, to: Jid, turn: Turn |
   if (!svc || !from || !x) return;
   const values = formValues(x);
   if (!values || values.get("FORM_TYPE")?.[0] !== NS_SUBSCRIBE_AUTHORIZATION) return;
+  if (values.has(FIELD_CONSENT_ID)) return answerConsent(svc, bareOf(from), values, turn);
   const nodeId = values.get("pubsub#node")?.[0];
   const subscriber = parseJid(values.get("pubsub#subscriber_jid")?.[0] ?? "");
   const allow = values.get("pubsub#allow")?.[0];
