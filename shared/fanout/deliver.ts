@@ -54,10 +54,12 @@ export async function deliverJob(
     refused: 0,
   };
   const [item, node] = await Promise.all([
-    getItem(job.service, job.node, job.itemId),
+    job.item
+      ? { service: job.service, node: job.node, itemId: job.itemId, ...job.item }
+      : getItem(job.service, job.node, job.itemId),
     getNode(job.service, job.node),
   ]);
-  if (!item || !node) return counts; // retracted, past its retention, or the stream deleted
+  if (!item || !node) return counts; // not carried and gone from the node, or the stream deleted
   const subject = node.config.dataSubject;
   const marks: Delivered[] = job.recipients.map((r) => ({ ...item, jid: r.jid }));
   const bareOfRecipient = (jid: string) => jid.split("/")[0] ?? jid;

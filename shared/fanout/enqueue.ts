@@ -1,7 +1,7 @@
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { sqs } from "../aws/clients";
 import { queueUrl } from "../aws/resources";
-import { dedupId, type FanoutJob, streamGroup } from "./jobs";
+import { type CarriedItem, dedupId, type FanoutJob, MAX_CARRIED_CHARS, streamGroup } from "./jobs";
 
 /**
  * Hands a published item to the fan-out pipeline. Publishing the same item twice within SQS's
@@ -12,8 +12,11 @@ export async function enqueueFanout(job: {
   service: string;
   node: string;
   itemId: string;
+  item?: CarriedItem;
 }): Promise<void> {
-  const body: FanoutJob = { ...job, page: 0 };
+  const { item, ...rest } = job;
+  const carried = item && item.payload.length <= MAX_CARRIED_CHARS ? { item } : {};
+  const body: FanoutJob = { ...rest, ...carried, page: 0 };
   await sqs().send(
     new SendMessageCommand({
       QueueUrl: queueUrl("Fanout"),

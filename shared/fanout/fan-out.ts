@@ -44,6 +44,7 @@ export async function fanOut(
           node: job.node,
           itemId: job.itemId,
           recipients: recipients.slice(i, i + sizes.perDelivery),
+          ...(job.item ? { item: job.item } : {}),
         },
         dedup: dedupId("delivery", job.service, job.node, job.itemId, job.page, shard, i),
         group: deliveryGroup(job.service, job.node, shard),

@@ -3,6 +3,22 @@ import { z } from "zod";
 
 // The messages of the fan-out pipeline, validated where they are read (a queue is a boundary).
 
+/**
+ * The published item itself, carried with its fan-out and deliveries: a notification is an event of
+ * the publication, so it reaches subscribers even when the node no longer keeps the item by the time
+ * the queue gets to it (pubsub#max_items trimmed it behind a backlog). Left out above MAX_CARRIED_CHARS,
+ * then read from the node.
+ */
+export const carriedItem = z.object({
+  payload: z.string(),
+  publisher: z.string(),
+  publishedAt: z.number(),
+});
+export type CarriedItem = z.infer<typeof carriedItem>;
+
+/** SQS takes 256 KiB per message; a delivery message also lists up to 50 recipients. */
+export const MAX_CARRIED_CHARS = 96 * 1024;
+
 export const fanoutJob = z.object({
   tenantId: z.string().min(1),
   service: z.string().min(1),
@@ -12,6 +28,7 @@ export const fanoutJob = z.object({
   cursor: z.string().optional(),
   /** Pages already fanned out for this item, to name the delivery jobs deterministically. */
   page: z.number().int().nonnegative().default(0),
+  item: carriedItem.optional(),
 });
 export type FanoutJob = z.infer<typeof fanoutJob>;
 
@@ -21,6 +38,7 @@ export const deliveryJob = z.object({
   node: z.string().min(1),
   itemId: z.string().min(1),
   recipients: z.array(z.object({ jid: z.string().min(1), subid: z.string() })).min(1),
+  item: carriedItem.optional(),
 });
 export type DeliveryJob = z.infer<typeof deliveryJob>;
 

@@ -67,7 +67,13 @@ export async function publishPack(input: PublishInput): Promise<PublishOutcome> 
     config.itemExpire > 0 ? epochSeconds() + config.itemExpire : undefined,
   );
   await store.trimItems(node.service, node.node, config.maxItems);
-  await enqueueFanout({ tenantId: node.tenantId, service: node.service, node: node.node, itemId });
+  await enqueueFanout({
+    tenantId: node.tenantId,
+    service: node.service,
+    node: node.node,
+    itemId,
+    item: { payload: stored, publisher: input.publisher, publishedAt },
+  });
   return { ok: true, itemId, publishedAt };
 }
 

@@ -1,3 +1,4 @@
+import type { CarriedItem } from "../fanout/jobs";
 import { getItem } from "../pubsub/store";
 import { createDelivery } from "./deliveries";
 import { endpointRecords } from "./endpoints";
@@ -20,11 +21,15 @@ export async function enqueueWebhookDeliveries(job: {
   service: string;
   node: string;
   itemId: string;
+  item?: CarriedItem;
 }): Promise<{ deliveries: number }> {
   const endpoints = (await endpointRecords(job.tenantId)).filter((e) => e.enabled);
   if (endpoints.length === 0) return { deliveries: 0 };
-  const item = await getItem(job.service, job.node, job.itemId);
-  if (!item) return { deliveries: 0 }; // retracted or expired before its fan-out: no event left
+  // The item as published, carried by the fan-out job: the node may have trimmed it meanwhile.
+  const item = job.item
+    ? { service: job.service, node: job.node, itemId: job.itemId, ...job.item }
+    : await getItem(job.service, job.node, job.itemId);
+  if (!item) return { deliveries: 0 }; // not carried, and gone from the node: no event left
   const event = {
     tenantId: job.tenantId,
     service: item.service,
