@@ -1,0 +1,403 @@
+import { burst, closedLoop, type LoadRequest, once, type Sent } from "./ingest/load";
+import { type BenchTenant, setUpTenant } from "./ingest/tenant";
+import { startWebhookReceiver, type WebhookReceiver } from "./ingest/webhook-receiver";
+import type { BenchContext, Window } from "./support/context";
+import type { Invocation } from "./support/recorder";
+import { per, percentile } from "./support/stats";
+import { figures, ms, OPERATION_COLUMNS, operationRows } from "./support/summary";
+import type { BenchTable } from "./support/types";
+
+export const name = "ingest-webhook";
+export const description =
+  "HTTP ingest (POST /v1/streams/{id}/items, SenML JSON, ingest key) → Fanout queue → PubsubFanout → Webhooks queue → WebhookDelivery → a local receiver checking Standard Webhooks signatures";
+
+const INGEST = "POST /v1/streams/{id}/items";
+
+interface Load {
+  readonly connections: number;
+  readonly durationMs: number;
+  /** Each request carries its own Idempotency-Key (a claim and a completion in DynamoDB more). */
+  readonly idempotency: boolean;
+}
+
+type Mode = "one at a time" | "pipelined";
+
+interface Posted {
+  /** Every request, in the order answered. */
+  readonly sent: Sent[];
+  /** Item id of each accepted request → when it was sent. */
+  readonly items: Map<string, number>;
+  /** From the first request sent to the last answer read. */
+  readonly loadMs: number;
+}
+
+interface ThroughputRun {
+  readonly load: Load;
+  readonly window: Window<Posted>;
+}
+
+interface LatencyRun {
+  readonly mode: Mode;
+  readonly posts: number;
+  readonly window: Window<Posted>;
+}
+
+export async function run(ctx: BenchContext): Promise<BenchTable[]> {
+  const q = ctx.quick;
+  const restore = allowLoopbackWebhooks();
+  const receiver = await startWebhookReceiver();
+  let tenant: BenchTenant | undefined;
+  try {
+    tenant = await setUpTenant(ctx.hub.endpoints.http, receiver.url);
+    receiver.setSecret(tenant.secret);
+    await ctx.settle(300, 30_000);
+
+    const loads: Load[] = q
+      ? [
+          { connections: 10, durationMs: 2000, idempotency: false },
+          { connections: 10, durationMs: 2000, idempotency: true },
+        ]
+      : [
+          { connections: 1, durationMs: 10_000, idempotency: false },
+          { connections: 10, durationMs: 10_000, idempotency: false },
+          { connections: 50, durationMs: 10_000, idempotency: false },
+          { connections: 10, durationMs: 10_000, idempotency: true },
+        ];
+    let seq = 0;
+    const request = (idempotency: boolean): LoadRequest => pack(tenant as BenchTenant, ++seq, idempotency);
+
+    const throughput: ThroughputRun[] = [];
+    for (const load of loads) {
+      const window = await ctx.measure(async () => {
+        const out = await closedLoop({
+          connections: load.connections,
+          durationMs: load.durationMs,
+          request: () => request(load.idempotency),
+        });
+        const posted = accepted(out.sent, out.wallMs);
+        await allDelivered(receiver, posted);
+        return posted;
+      }, 1000);
+      throughput.push({ load, window });
+    }
+
+    const latency: LatencyRun[] = [];
+    for (const [mode, posts] of [
+      ["one at a time", q ? 5 : 30],
+      ["pipelined", q ? 10 : 50],
+    ] as const) {
+      const window = await ctx.measure(async () => {
+        const t0 = performance.now();
+        const sent: Sent[] = [];
+        if (mode === "pipelined") {
+          sent.push(...(await burst(Array.from({ length: posts }, () => request(false)))));
+        } else {
+          for (let n = 0; n < posts; n++) {
+            const { url, init } = request(false);
+            const one = await once(url, init);
+            sent.push(one);
+            await allDelivered(receiver, accepted([one], 0));
+            // The next pack starts on an idle pipeline: nothing of this one is still running.
+            await ctx.settle(300, 30_000);
+          }
+        }
+        const posted = accepted(sent, performance.now() - t0);
+        await allDelivered(receiver, posted);
+        return posted;
+      }, 1000);
+      latency.push({ mode, posts, window });
+    }
+    return report(throughput, latency, receiver);
+  } finally {
+    await tenant?.close();
+    await receiver.close();
+    restore();
+  }
+}
+
+/**
+ * The receiver listens on 127.0.0.1 over plain http, which the SSRF guard refuses: the bench sets the
+ * two development settings the webhook functions read from their environment (this process runs them),
+ * and puts back what was there after.
+ */
+function allowLoopbackWebhooks(): () => void {
+  const settings = { RELAIS_WEBHOOK_ALLOW_HOSTS: "127.0.0.1", RELAIS_WEBHOOK_ALLOW_HTTP: "1" };
+  const before = Object.fromEntries(Object.keys(settings).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, settings);
+  return () => {
+    for (const [k, v] of Object.entries(before)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+}
+
+/** The n-th pack: one record, a fresh value and time, as a meter would send every few seconds. */
+function pack(tenant: BenchTenant, n: number, idempotency: boolean): LoadRequest {
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${tenant.ingestKey}`,
+    "content-type": "application/senml+json",
+  };
+  if (idempotency) headers["idempotency-key"] = `bench-${n}`;
+  const body = JSON.stringify([
+    { bn: "urn:dev:bench:meter-1_", bt: 1_700_000_000 + n, n: "power", u: "W", v: 1000 + (n % 500) },
+  ]);
+  return { url: tenant.itemsUrl, init: { method: "POST", headers, body } };
+}
+
+function accepted(sent: Sent[], loadMs: number): Posted {
+  const items = new Map<string, number>();
+  for (const s of sent) {
+    const itemId = (s.body as { itemId?: unknown } | undefined)?.itemId;
+    if (s.status === 201 && typeof itemId === "string") items.set(itemId, s.sentAt);
+  }
+  return { sent, items, loadMs };
+}
+
+async function allDelivered(receiver: WebhookReceiver, posted: Posted, timeoutMs = 600_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    let missing = 0;
+    for (const id of posted.items.keys()) if (!receiver.arrivals.has(id)) missing++;
+    if (missing === 0) return;
+    if (performance.now() > deadline)
+      throw new Error(`${missing} of ${posted.items.size} webhook deliveries missing`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+// ---- figures
+
+/** POST sent → the receiver has the verified delivery, per accepted item. */
+function endToEnd(posted: Posted, receiver: WebhookReceiver): number[] {
+  return [...posted.items].map(([id, sentAt]) => (receiver.arrivals.get(id) ?? Number.NaN) - sentAt);
+}
+
+const fixed = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : "-");
+
+interface Parts {
+  ingest: Invocation[];
+  fanout: Invocation[];
+  webhook: Invocation[];
+  other: Invocation[];
+}
+
+function parts(invocations: readonly Invocation[]): Parts {
+  const p: Parts = { ingest: [], fanout: [], webhook: [], other: [] };
+  for (const inv of invocations) {
+    if (inv.route === "http" && inv.label === INGEST) p.ingest.push(inv);
+    else if (inv.label === "PubsubFanout") p.fanout.push(inv);
+    else if (inv.label === "WebhookDelivery") p.webhook.push(inv);
+    else p.other.push(inv);
+  }
+  return p;
+}
+
+/** SQS calls Lambda's event source mapping makes per queue invocation: one receive, one delete batch. */
+const esm = (list: readonly Invocation[]) => 2 * list.filter((i) => i.route === "queue").length;
+
+function report(
+  throughput: readonly ThroughputRun[],
+  latency: readonly LatencyRun[],
+  receiver: WebhookReceiver,
+): BenchTable[] {
+  const throughputTable: BenchTable = {
+    title: "Ingest throughput: closed loop, SenML JSON packs of one record, ingest key",
+    columns: [
+      "connections",
+      "Idempotency-Key",
+      "seconds",
+      "requests",
+      "201/s",
+      "answer ms p50",
+      "p99",
+      "max",
+      "errors",
+      "ingest handler: DDB / ingest",
+      "SQS / ingest",
+      "RRU",
+      "WRU",
+      "pipeline: AWS calls / item (+ ESM est.)",
+      "webhooks/s",
+      "POST → webhook ms p50",
+      "p99",
+    ],
+    rows: throughput.map(({ load, window: w }) => {
+      const v = w.value;
+      const n = v.items.size;
+      const answers = v.sent.map((s) => s.answeredAt - s.sentAt);
+      const p = parts(w.invocations);
+      const h = figures(p.ingest.flatMap((i) => i.calls));
+      const all = figures(w.invocations.flatMap((i) => i.calls));
+      const e2e = endToEnd(v, receiver);
+      const firstSent = Math.min(...v.items.values());
+      const lastArrival = Math.max(...[...v.items.keys()].map((id) => receiver.arrivals.get(id) ?? 0));
+      return [
+        load.connections,
+        load.idempotency ? "yes" : "no",
+        fixed(v.loadMs / 1000),
+        v.sent.length,
+        fixed(n / (v.loadMs / 1000)),
+        ms(percentile(answers, 50)),
+        ms(percentile(answers, 99)),
+        ms(percentile(answers, 100)),
+        v.sent.length - n,
+        per(h.dynamoCalls, n),
+        per(h.sqs, n),
+        per(h.readUnits, n),
+        per(h.writeUnits, n),
+        `${per(all.dynamoCalls + all.sqs, n)} (+ ${per(esm(w.invocations), n)})`,
+        fixed(n / ((lastArrival - firstSent) / 1000)),
+        ms(percentile(e2e, 50)),
+        ms(percentile(e2e, 99)),
+      ];
+    }),
+    notes: [
+      "connections: workers each holding one request in flight, the next sent as soon as the answer is read (fetch, keep-alive); 201/s: accepted packs over the time from the first request sent to the last answer; answer ms: request sent → answer read, every request; errors: answers other than 201 (and network errors).",
+      "ingest handler: the calls of the HTTP function's invocations for POST /v1/streams/{id}/items, per accepted pack (key lookup, stream, daily count, the item, the Fanout message; with Idempotency-Key the claim and completion too).",
+      "pipeline: every DynamoDB and SQS call of the window (ingest, PubsubFanout, WebhookDelivery), per accepted pack; ESM est.: the SQS calls Lambda's event source mapping would make per queue invocation (one ReceiveMessage, one DeleteMessageBatch), billed but not made by our code.",
+      "webhooks/s: accepted packs over the time from the first POST to the last delivery received; the pipeline keeps delivering after the load stops (the window waits for every delivery). POST → webhook: per item, under that load.",
+      ...errorNotes(throughput.map((t) => [`${t.load.connections} connections`, t.window.value] as const)),
+      ...outsideNotes(throughput.map((t) => [`${t.load.connections} connections`, t.window] as const)),
+    ],
+  };
+
+  const latencyTable: BenchTable = {
+    title: "Ingest → webhook latency",
+    columns: [
+      "posting",
+      "packs",
+      "answer ms p50",
+      "p99",
+      "POST → webhook ms p50",
+      "p99",
+      "max",
+      "AWS calls / webhook",
+      "DDB",
+      "SQS (+ ESM est.)",
+      "RRU",
+      "WRU",
+      "queue invocations / webhook",
+    ],
+    rows: latency.map(({ mode, posts, window: w }) => {
+      const v = w.value;
+      const n = v.items.size;
+      const all = figures(w.invocations.flatMap((i) => i.calls));
+      const e2e = endToEnd(v, receiver);
+      const answers = v.sent.map((s) => s.answeredAt - s.sentAt);
+      return [
+        mode,
+        posts,
+        ms(percentile(answers, 50)),
+        ms(percentile(answers, 99)),
+        ms(percentile(e2e, 50)),
+        ms(percentile(e2e, 99)),
+        ms(percentile(e2e, 100)),
+        per(all.dynamoCalls + all.sqs, n),
+        per(all.dynamoCalls, n),
+        `${per(all.sqs, n)} (+ ${per(esm(w.invocations), n)})`,
+        per(all.readUnits, n),
+        per(all.writeUnits, n),
+        per(w.invocations.filter((i) => i.route === "queue").length, n),
+      ];
+    }),
+    notes: [
+      "one at a time: the next pack is POSTed once the receiver has the previous one and the hub is idle; pipelined: every POST sent at once. POST → webhook: from the request sent to the receiver having read the whole delivery and checked its signature (one process, one clock).",
+      `receiver: ${receiver.refused()} requests refused (bad signature or body), ${receiver.repeats()} repeated webhook-ids, over the whole module.`,
+      ...errorNotes(latency.map((l) => [l.mode, l.window.value] as const)),
+      ...outsideNotes(latency.map((l) => [l.mode, l.window] as const)),
+    ],
+  };
+
+  const tables = [throughputTable, latencyTable];
+  const oneAtATime = latency.find((l) => l.mode === "one at a time");
+  if (oneAtATime) {
+    const n = oneAtATime.window.value.items.size;
+    tables.push(partsTable(oneAtATime, n));
+    tables.push({
+      title: `One at a time (${n} packs): AWS operations per delivered webhook`,
+      columns: OPERATION_COLUMNS,
+      rows: operationRows(oneAtATime.window.totals, n),
+    });
+  }
+  const idem = throughput.find((t) => t.load.idempotency);
+  if (idem) {
+    const n = idem.window.value.items.size;
+    tables.push({
+      title: `${idem.load.connections} connections with Idempotency-Key (${n} packs): AWS operations per ingested pack`,
+      columns: OPERATION_COLUMNS,
+      rows: operationRows(idem.window.totals, n),
+    });
+  }
+  return tables;
+}
+
+function partsTable(run: LatencyRun, n: number): BenchTable {
+  const p = parts(run.window.invocations);
+  const row = (label: string, list: readonly Invocation[]): Array<string | number> => {
+    const f = figures(list.flatMap((i) => i.calls));
+    const durations = list.map((i) => i.durationMs);
+    return [
+      label,
+      per(list.length, n),
+      per(f.dynamoCalls, n),
+      per(f.dynamoReads, n),
+      per(f.dynamoWrites, n),
+      per(f.dynamoConditionFailures, n),
+      per(f.readUnits, n),
+      per(f.writeUnits, n),
+      per(f.indexWriteUnits, n),
+      per(f.sqs, n),
+      ms(percentile(durations, 50)),
+      ms(percentile(durations, 99)),
+    ];
+  };
+  const rows = [
+    row(`ingest (HttpApi ${INGEST})`, p.ingest),
+    row("PubsubFanout", p.fanout),
+    row("WebhookDelivery", p.webhook),
+  ];
+  if (p.other.length > 0)
+    rows.push(row(`other (${[...new Set(p.other.map((i) => i.label))].join(", ")})`, p.other));
+  rows.push(row("= all", run.window.invocations));
+  return {
+    title: `One at a time (${n} packs): where the calls go, per delivered webhook`,
+    columns: [
+      "invocation",
+      "invocations / webhook",
+      "DDB calls",
+      "reads",
+      "writes",
+      "cond. failed",
+      "RRU",
+      "WRU",
+      "of which GSI",
+      "SQS",
+      "handler ms p50",
+      "p99",
+    ],
+    rows,
+    notes: [
+      "handler ms: for the HTTP function, until its Response is returned (the body is then written by @hono/node-server).",
+    ],
+  };
+}
+
+function errorNotes(runs: ReadonlyArray<readonly [string, Posted]>): string[] {
+  return runs.flatMap(([label, v]) => {
+    const failed = v.sent.filter((s) => s.status !== 201);
+    if (failed.length === 0) return [];
+    const byStatus = new Map<number, number>();
+    for (const s of failed) byStatus.set(s.status, (byStatus.get(s.status) ?? 0) + 1);
+    const first = failed[0]?.body;
+    return [
+      `${label}: ${failed.length} errors (${[...byStatus].map(([s, c]) => `${s === 0 ? "network" : `HTTP ${s}`} ×${c}`).join(", ")}), first: ${JSON.stringify(first).slice(0, 200)}`,
+    ];
+  });
+}
+
+function outsideNotes(runs: ReadonlyArray<readonly [string, Window<Posted>]>): string[] {
+  return runs
+    .filter(([, w]) => w.outside.length > 0)
+    .map(([label, w]) => `${label}: ${w.outside.length} calls outside any invocation, not counted above`);
+}
