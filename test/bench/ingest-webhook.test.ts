@@ -94,6 +94,7 @@ describe("ingest-webhook bench", () => {
     expect(cell(latency, "one at a time", "POST → webhook ms p50")).toMatch(/^\d+\.\d$/);
     // One PubsubFanout and one WebhookDelivery invocation per pack, when packs go one at a time.
     expect(cell(latency, "one at a time", "queue invocations / webhook")).toBe("2");
+    expect(cell(latency, "one at a time", "webhooks missing")).toBe("0");
     expect(latency?.notes).toContain(
       "receiver: 0 requests refused (bad signature or body), 0 repeated webhook-ids, over the whole module.",
     );
