@@ -47,7 +47,12 @@ export interface HubHooks {
   wrapWsRoute?: (route: WebSocketRoute, handler: WsRouteHandler) => WsRouteHandler;
   /** Wraps each queue consumer (by its manifest function name), as wrapWsRoute does for WebSocket routes. */
   wrapQueueHandler?: (functionName: string, handler: SqsBatchHandler) => SqsBatchHandler;
+  /** Wraps the HTTP function's fetch, as wrapWsRoute does for WebSocket routes. */
+  wrapHttp?: (fetch: HttpFetch) => HttpFetch;
 }
+
+/** The HTTP function as the local server calls it: a Hono app's fetch (env: @hono/node-server's bindings). */
+export type HttpFetch = (req: Request, env?: unknown) => Response | Promise<Response>;
 
 export interface Hub {
   readonly config: HubConfig;
@@ -230,12 +235,13 @@ export async function startHub(
     const [httpDef] = plan.http;
     if (!httpDef) throw new Error("infra/manifest declares no HTTP function");
     const httpModule = (await import(pathToFileURL(join(repoRoot, httpDef.handler.module)).href)) as {
-      app?: { fetch: (req: Request) => Response | Promise<Response> };
+      app?: { fetch: HttpFetch };
     };
     const app = httpModule.app;
     if (!app) throw new Error(`${httpDef.handler.module} must export its Hono app as "app"`);
+    const fetch = hooks.wrapHttp?.(app.fetch) ?? app.fetch;
     const server = await new Promise<Server>((res, rej) => {
-      const s = serve({ fetch: app.fetch, port: config.httpPort, hostname: config.host }, () =>
+      const s = serve({ fetch, port: config.httpPort, hostname: config.host }, () =>
         res(s as Server),
       ) as Server;
       s.once("error", rej);

@@ -71,6 +71,7 @@ export async function startBenchContext(opts: { quick: boolean; domain?: string 
       onWsInvoke: recorder.onInvoke,
       wrapWsRoute: recorder.wrap,
       wrapQueueHandler: recorder.wrapQueue,
+      wrapHttp: recorder.wrapHttp,
     });
   } catch (err) {
     recorder.close();

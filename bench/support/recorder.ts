@@ -1,16 +1,20 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { WebSocketEvent, WebSocketRoute, WsRouteHandler } from "../../local/apigw-websocket";
+import type { HttpFetch } from "../../local/hub";
 import type { SqsBatchHandler } from "../../local/queue-poller";
 import { type AwsCall, onAwsCall } from "../../shared/aws/call-counter";
 import { frameLabel } from "./frame-label";
 
-/** One handler invocation as the hub ran it (a WebSocket route or a queue consumer), with its AWS calls. */
+/** One handler invocation as the hub ran it (a WebSocket route, a queue consumer or an HTTP request), with its AWS calls. */
 export interface Invocation {
-  /** The WebSocket route, or "queue" for a queue consumer. */
-  readonly route: WebSocketRoute | "queue";
-  /** The WebSocket connection; empty for a queue consumer. */
+  /** The WebSocket route, "queue" for a queue consumer, "http" for a request to the HTTP function. */
+  readonly route: WebSocketRoute | "queue" | "http";
+  /** The WebSocket connection; empty for a queue consumer or an HTTP request. */
   readonly connectionId: string;
-  /** What the frame was ("sasl <auth SCRAM-SHA-1/>", "message chat"...), the route's name, or the consumer's function name. */
+  /**
+   * What the frame was ("sasl <auth SCRAM-SHA-1/>", "message chat"...), the route's name, the consumer's
+   * function name, or an HTTP request's method and path pattern ("POST /v1/streams/{id}/items").
+   */
   readonly label: string;
   /** SQS records in the event, for a queue consumer. */
   readonly records?: number;
@@ -85,6 +89,24 @@ export class InvocationRecorder {
     };
   };
 
+  /** For HubHooks.wrapHttp: one invocation per request, until the handler has returned its Response. */
+  readonly wrapHttp = (fetch: HttpFetch): HttpFetch => {
+    return async (req, env) => {
+      const inv: Invocation = {
+        route: "http",
+        connectionId: "",
+        label: httpLabel(req),
+        startedAt: performance.now(),
+        durationMs: 0,
+        calls: [],
+        overlapped: false,
+      };
+      const res = await this.track(inv, async () => fetch(req, env));
+      if (res.status >= 500) inv.error = `HTTP ${res.status}`;
+      return res;
+    };
+  };
+
   private async track<R>(inv: Invocation, fn: () => Promise<R>): Promise<R> {
     this.inFlight.add(inv);
     this.lastActivity = inv.startedAt;
@@ -140,4 +162,13 @@ export class InvocationRecorder {
 function bodyOf(event: WebSocketEvent): string {
   const body = event.body ?? "";
   return event.isBase64Encoded ? Buffer.from(body, "base64").toString("utf8") : body;
+}
+
+/** "POST /v1/streams/{id}/items": the path with its ids replaced, so requests group by route. */
+export function httpLabel(req: Request): string {
+  const path = new URL(req.url).pathname.replace(
+    /^\/v1\/(streams|keys|accounts|invites)\/[^/]+/,
+    (_, collection: string) => `/v1/${collection}/{id}`,
+  );
+  return `${req.method} ${path}`;
 }
