@@ -249,11 +249,11 @@ export function meRoutes() {
         async (err, out) => {
           // The status is sent already: the archive ends with an error line instead of "end".
           console.error(`GET /v1/me/export for ${jid}:`, err);
-          (await out.write(
+          await out.write(
             `${JSON.stringify({ type: "error", detail: "the export failed on the server" })}\n`,
-          )) as never;
+          );
         },
-      );
+      ) as never;
     })
     .openapi(fileRoute, async (c) => {
       const { jid, tenant } = subjectOf(c);
