@@ -177,18 +177,23 @@ export async function getRequest(tenantId: string, requestId: string): Promise<R
   return out.Item ? toRequest(out.Item) : undefined;
 }
 
-/** The tenant admin marks a rectification (or an erasure left open by a failure) done. */
+/**
+ * The tenant admin marks a request done: a rectification once the data was corrected; an erasure left
+ * open by a failure half-way is carried out again first (erase is safe to repeat).
+ */
 export async function markDone(
-  tenantId: string,
+  tenant: { tenantId: string; domain: string },
   requestId: string,
   by: string,
   note?: string,
 ): Promise<RightsRequest | "not-found" | "already-done"> {
-  const request = await getRequest(tenantId, requestId);
+  const request = await getRequest(tenant.tenantId, requestId);
   if (!request) return "not-found";
   if (request.state === "done") return "already-done";
+  const erased = request.kind === "erasure" ? await erase(tenant, request.subject, requestId) : undefined;
+  const outcome = { ...(erased ?? {}), ...(note ? { note } : {}) };
   try {
-    return await complete(request, by, note ? { note } : undefined);
+    return await complete(request, by, Object.keys(outcome).length > 0 ? outcome : undefined);
   } catch (err) {
     if ((err as Error).name === "ConditionalCheckFailedException") return "already-done";
     throw err;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyReceipt } from "../../shared/consent/receipt";
+import { getAccount } from "../../shared/directory/accounts";
 import { call, expectProblem, signUp, streamPath } from "../api/api-client";
 import { startTestHub, type TestHub } from "../support/hub";
 import {
@@ -140,6 +141,23 @@ describe("the data subject's door", () => {
     }
     // The failure was counted on the account, as a failed XMPP login is; a right password resets it.
     expect((await me(t, alice, "GET", "/consents")).status).toBe(200);
+  });
+
+  it("locks the account after five wrong passwords, as XMPP logins do: then even the right one gets 403", async () => {
+    const target = await person(t, a, "target");
+    expect((await me(t, target, "GET", "/consents")).status).toBe(200);
+    for (let i = 0; i < 5; i++) {
+      expectProblem(
+        await me(t, { jid: target.jid, password: `guess-${i}-password` }, "GET", "/consents"),
+        401,
+        "subject-unauthorized",
+      );
+    }
+    const locked = await me(t, target, "GET", "/consents");
+    expectProblem(locked, 403, "account-locked");
+    expect(locked.body.errors[0].reason).toMatch(/locked/);
+    // It is the account's own lock, the one XMPP logins check too.
+    expect((await getAccount(target.jid))?.lockedUntil).toBeGreaterThan(Date.now());
   });
 
   it("grants, with a receipt signed by the tenant's published key; a refused one cannot be granted", async () => {

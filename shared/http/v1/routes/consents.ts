@@ -114,7 +114,8 @@ const requestDone = createRoute({
   path: "/requests/{requestId}/done",
   tags,
   summary: "Mark a request done",
-  description: "For a rectification, once the data was corrected. Logged on the subject's audit chain.",
+  description:
+    "For a rectification, once the data was corrected; an erasure left open by a failure is carried out again first. Logged on the subject's audit chain.",
   security: bearerSecurity,
   middleware: [requireScope("admin")] as const,
   request: {
@@ -252,7 +253,7 @@ export function consentRoutes() {
       const { requestId } = c.req.valid("param");
       const note = hasJson(c) ? (await c.req.json<{ note?: unknown }>()).note : undefined;
       const out = await markDone(
-        tenant.tenantId,
+        tenant,
         requestId,
         `tenant-admin:${key.keyId}`,
         typeof note === "string" ? note : undefined,
