@@ -265,7 +265,8 @@ export const functions = [
     queues: ["Fanout", "Webhooks"],
     // Disabling or deleting an account closes its open XMPP sessions.
     postsToConnections: true,
-    secrets: ["SigningSecret", "WebhookSecretKey"],
+    // SaslSecret: the data subject's door (/v1/me) checks XMPP passwords as PLAIN does.
+    secrets: ["SaslSecret", "SigningSecret", "WebhookSecretKey"],
   },
   {
     name: "PubsubFanout",

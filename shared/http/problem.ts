@@ -28,6 +28,13 @@ export const PROBLEMS = {
   "idempotency-in-progress": { status: 409, title: "A request with this Idempotency-Key is in progress" },
   "webhook-url-refused": { status: 422, title: "The endpoint URL is not one webhooks may be sent to" },
   "not-redeliverable": { status: 409, title: "Only a failed or parked delivery can be redelivered" },
+  "subject-unauthorized": { status: 401, title: "The account's JID and password are required (HTTP Basic)" },
+  "account-locked": { status: 403, title: "The account is disabled, or locked after failed logins" },
+  "consent-state": { status: 409, title: "The consent's state does not allow this change" },
+  "consent-scope": {
+    status: 422,
+    title: "The consent request does not fit the tenant's accounts, streams or endpoints",
+  },
   "rate-limited": { status: 429, title: "The tenant's daily limit is reached" },
   internal: { status: 500, title: "Internal error" },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -14,6 +14,8 @@ const B = {
   jid: "",
   endpointId: "",
   deliveryId: "",
+  consentId: "",
+  requestId: "",
   secrets: [] as string[],
 };
 
@@ -60,6 +62,27 @@ beforeAll(async () => {
     if (!B.deliveryId) await new Promise((r) => setTimeout(r, 100));
   }
   expect(B.deliveryId).not.toBe("");
+  // A personal-data stream of B's bob, a consent asked of him, and a rectification he filed.
+  await call(t, "PATCH", streamPath(B.stream), { key: b.admin, json: { dataSubject: B.jid } });
+  const consent = await call(t, "POST", "/v1/consents", {
+    key: b.admin,
+    json: {
+      subject: B.jid,
+      recipient: { kind: "jid", id: "b-secret-recipient@elsewhere.example" },
+      scope: { streams: [{ service: b.service, node: B.stream }] },
+      purposes: [{ code: "ServiceProvision" }],
+      retentionDays: 1,
+      validDays: 1,
+    },
+  });
+  expect(consent.status, consent.text).toBe(201);
+  B.consentId = consent.body.consentId;
+  const rights = await call(t, "POST", "/v1/me/requests", {
+    headers: { authorization: `Basic ${Buffer.from(`${B.jid}:bob-password-1`).toString("base64")}` },
+    json: { kind: "rectification", details: "b-secret-rectification" },
+  });
+  expect(rights.status, rights.text).toBe(201);
+  B.requestId = rights.body.requestId;
   B.secrets = [
     b.tenantId,
     b.domain,
@@ -71,6 +94,10 @@ beforeAll(async () => {
     "b-read-key",
     "b-secret-hook",
     "b-hook",
+    B.consentId,
+    B.requestId,
+    "b-secret-recipient",
+    "b-secret-rectification",
   ];
 });
 afterAll(async () => {
@@ -93,6 +120,15 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   "PATCH /webhooks/{endpointId}": { description: "taken over" },
   "POST /webhooks/{endpointId}/rotate": undefined,
   "POST /webhook-deliveries/{deliveryId}/redeliver": undefined,
+  "POST /consents": {
+    subject: "alice@nowhere.example",
+    recipient: { kind: "jid", id: "x@y.example" },
+    scope: { streams: [{ service: "pubsub.nowhere.example", node: "x" }] },
+    purposes: [{ code: "ServiceProvision" }],
+    retentionDays: 1,
+    validDays: 1,
+  },
+  "POST /consents/requests/{requestId}/done": undefined,
 };
 
 const bParams = (): Record<string, string> => ({
@@ -101,18 +137,32 @@ const bParams = (): Record<string, string> => ({
   jid: B.jid,
   endpointId: B.endpointId,
   deliveryId: B.deliveryId,
+  consentId: B.consentId,
+  subject: B.jid,
+  requestId: B.requestId,
 });
 
 describe("tenant isolation over every route", () => {
   it("A's admin key gets 403/404 on B's resources and never sees B's data", async () => {
     const doc = (await call(t, "GET", "/v1/openapi.json")).body as {
-      paths: Record<string, Record<string, { security?: unknown[]; requestBody?: unknown }>>;
+      paths: Record<string, Record<string, { security?: Record<string, unknown>[]; requestBody?: unknown }>>;
     };
     let checked = 0;
+    let subjectRoutes = 0;
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
         if (!op.security) continue; // public routes (sign-up, invitation redemption) carry no tenant
         const route = `${method.toUpperCase()} ${path}`;
+        if (op.security.some((s) => "basic" in s)) {
+          // The data subject's door: an account's password, never an API key, reaches it.
+          const answer = await call(t, method.toUpperCase(), `/v1${path.replace(/\{(\w+)\}/g, "x")}`, {
+            key: a.admin,
+            ...(op.requestBody !== undefined ? { json: {} } : {}),
+          });
+          expect(answer.status, `${route}: ${answer.text}`).toBe(401);
+          subjectRoutes++;
+          continue;
+        }
         const params = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
         const url = `/v1${path.replace(/\{(\w+)\}/g, (_, p: string) => encodeURIComponent(bParams()[p] ?? "x"))}`;
         const body = op.requestBody !== undefined ? SAMPLE_BODIES[route] : undefined;
@@ -131,6 +181,7 @@ describe("tenant isolation over every route", () => {
       }
     }
     expect(checked).toBeGreaterThan(15);
+    expect(subjectRoutes).toBeGreaterThan(5);
     // B's resources are untouched.
     expect((await call(t, "GET", streamPath(B.stream), { key: b.admin })).body.title).toBe("");
     expect((await call(t, "GET", `/v1/keys/${B.keyId}`, { key: b.admin })).status).toBe(200);

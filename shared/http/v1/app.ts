@@ -10,7 +10,9 @@ import { ProblemError, problemOf, problemResponse } from "../problem";
 import { type ApiEnv, mountScoped } from "./auth";
 import { newRouter, type ResolveTxt, type V1Settings } from "./router";
 import { accountRoutes, inviteRoutes } from "./routes/accounts";
+import { consentRoutes, tenantKeyRoutes } from "./routes/consents";
 import { keyRoutes } from "./routes/keys";
+import { meRoutes } from "./routes/me";
 import { streamRoutes } from "./routes/streams";
 import { signupRoutes, tenantRoutes } from "./routes/tenant";
 import { deliveryRoutes, webhookRoutes } from "./routes/webhooks";
@@ -86,15 +88,24 @@ export function createV1(opts: V1Options = {}): OpenAPIHono<ApiEnv> {
     scheme: "bearer",
     description: "An API key: rls_<id>_<secret>",
   });
+  v1.openAPIRegistry.registerComponent("securitySchemes", "basic", {
+    type: "http",
+    scheme: "basic",
+    description: "A data subject's XMPP account: base64(jid:password)",
+  });
 
   v1.route("/", signupRoutes(settings));
   v1.route("/", inviteRoutes());
   mountScoped(v1, "/tenant", tenantRoutes(settings));
+  mountScoped(v1, "/tenant/keys", tenantKeyRoutes());
   mountScoped(v1, "/keys", keyRoutes(), ["admin"]);
   mountScoped(v1, "/streams", streamRoutes());
   mountScoped(v1, "/accounts", accountRoutes(), ["admin"]);
   mountScoped(v1, "/webhooks", webhookRoutes(), ["admin"]);
   mountScoped(v1, "/webhook-deliveries", deliveryRoutes(), ["admin"]);
+  mountScoped(v1, "/consents", consentRoutes());
+  // The data subject's door: their XMPP account's password, not an API key (subject-auth.ts).
+  v1.route("/me", meRoutes());
 
   v1.doc31("/openapi.json", {
     openapi: "3.1.0",
@@ -103,7 +114,7 @@ export function createV1(opts: V1Options = {}): OpenAPIHono<ApiEnv> {
       title: "Relais API",
       version: "1",
       description:
-        "Tenants, API keys, data streams (the XMPP PubSub nodes of the tenant's domain), SenML ingest, accounts and invitations, webhooks. Errors are RFC 9457 problem+json.",
+        "Tenants, API keys, data streams (the XMPP PubSub nodes of the tenant's domain), SenML ingest, accounts and invitations, webhooks, consents; the data subject's own door under /me. Errors are RFC 9457 problem+json.",
     },
   });
   v1.get("/docs", Scalar({ url: "/v1/openapi.json", pageTitle: "Relais API" }));

@@ -1,4 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Env } from "hono";
 import { fieldErrors, ProblemError } from "../problem";
 import type { ApiEnv } from "./auth";
 
@@ -15,8 +16,8 @@ export interface V1Settings {
 }
 
 /** A /v1 router whose zod failures, in any part of the request, are a 400 problem naming each field. */
-export function newRouter(): OpenAPIHono<ApiEnv> {
-  return new OpenAPIHono<ApiEnv>({
+export function newRouter<E extends Env = ApiEnv>(): OpenAPIHono<E> {
+  return new OpenAPIHono<E>({
     defaultHook: (result) => {
       if (!result.success) {
         const where = result.target === "json" ? "body" : result.target === "param" ? "path" : result.target;

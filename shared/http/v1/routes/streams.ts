@@ -4,6 +4,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { type Element, xml } from "@xmpp/xml";
 import type { Context } from "hono";
+import { getAccount } from "../../../directory/accounts";
 import { pubsubServiceOf } from "../../../directory/domains";
 import {
   ACCESS_MODELS,
@@ -12,6 +13,7 @@ import {
   DEFAULT_CONFIG,
   DEFAULT_LIMITS,
   FIELD_BASE_NAME,
+  FIELD_DATA_SUBJECT,
   FIELD_UNITS,
   type NodeConfig,
   NS_NODE_CONFIG,
@@ -62,6 +64,16 @@ const ConfigFields = {
     .openapi({
       description: "Accounts of the tenant that may publish over XMPP (XEP-0060 publisher affiliation)",
     }),
+  dataSubject: z
+    .string()
+    .toLowerCase()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,63}@[a-z0-9.-]+$/, "a bare JID, name@domain")
+    .nullable()
+    .optional()
+    .openapi({
+      description:
+        "The account of the tenant whose personal data the stream carries: deliveries to anyone else then need that person's consent. null: not personal data",
+    }),
 };
 
 const StreamSchema = z
@@ -77,6 +89,7 @@ const StreamSchema = z
     createdAt: z.string(),
     xmpp: z.object({ service: z.string(), node: z.string() }),
     publishers: z.array(z.string()).optional().openapi({ description: "Given when one stream is asked for" }),
+    dataSubject: z.string().optional().openapi({ description: "Whose personal data it is, if anyone's" }),
   })
   .openapi("Stream");
 
@@ -115,6 +128,7 @@ function view(n: store.NodeRecord): StreamView {
     units: [...n.config.units],
     createdAt: new Date(n.createdAt).toISOString(),
     xmpp: { service: n.service, node: n.node },
+    ...(n.config.dataSubject ? { dataSubject: n.config.dataSubject } : {}),
   };
 }
 
@@ -128,6 +142,7 @@ const FORM_FIELDS: Record<string, string> = {
   itemExpire: "pubsub#item_expire",
   senmlBaseName: FIELD_BASE_NAME,
   units: FIELD_UNITS,
+  dataSubject: FIELD_DATA_SUBJECT,
 };
 
 function applyJsonConfig(node: string, current: NodeConfig, body: Record<string, unknown>): NodeConfig {
@@ -135,7 +150,7 @@ function applyJsonConfig(node: string, current: NodeConfig, body: Record<string,
     xml("field", { var: "FORM_TYPE", type: "hidden" }, xml("value", {}, NS_NODE_CONFIG)),
   ];
   for (const [key, formVar] of Object.entries(FORM_FIELDS)) {
-    const v = body[key];
+    const v = body[key] === null ? "" : body[key];
     if (v === undefined) continue;
     const values = Array.isArray(v) ? v.map(String) : [String(v)];
     fields.push(xml("field", { var: formVar }, ...values.map((value) => xml("value", {}, value))));
@@ -175,6 +190,17 @@ function checkPublishers(c: Context<ApiEnv>, publishers: readonly string[] | und
   if (foreign >= 0) {
     throw new ProblemError("validation", "publishers are accounts of the tenant's own domains", [
       { field: `publishers.${foreign}`, reason: `not on ${ownDomains.join(" or ")}`, in: "body" },
+    ]);
+  }
+}
+
+/** The data subject must be an account of the tenant: its consent is asked at its own door (/v1/me). */
+async function checkDataSubject(c: Context<ApiEnv>, subject: string | null | undefined): Promise<void> {
+  if (!subject) return;
+  const account = await getAccount(subject);
+  if (!account || account.tenantId !== auth(c).tenant.tenantId) {
+    throw new ProblemError("validation", "the data subject is an account of the tenant", [
+      { field: "dataSubject", reason: `${subject} is not an account of this tenant`, in: "body" },
     ]);
   }
 }
@@ -426,6 +452,7 @@ export function streamRoutes() {
         ]);
       const applied = applyJsonConfig(id, DEFAULT_CONFIG, config);
       checkPublishers(c, publishers);
+      await checkDataSubject(c, config.dataSubject);
       await takeOrRefuse(tenant, "streams");
       const rec: store.NodeRecord = {
         service: serviceOf(c),
@@ -451,6 +478,7 @@ export function streamRoutes() {
       const { publishers, ...fields } = c.req.valid("json");
       const config = applyJsonConfig(node.node, node.config, fields);
       checkPublishers(c, publishers);
+      await checkDataSubject(c, fields.dataSubject);
       await store.saveConfig(node.service, node.node, config);
       if (publishers) await setPublishers(node, publishers);
       return c.json(await fullView({ ...node, config }), 200);
