@@ -10,6 +10,7 @@ import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { documents } from "../aws/clients";
 import { tableName } from "../aws/resources";
 import { deleteAllItems } from "../pubsub/item-pages";
+import { applyToSubscriptions } from "../xmpp/features/pubsub-consent";
 import { appendAudit } from "./audit";
 import type { Json } from "./chain";
 import { chainOf } from "./layout";
@@ -128,6 +129,7 @@ export async function erase(
         { by: subject, via: "http", note: `erasure request ${requestId}` },
         tenant.domain,
       );
+      await applyToSubscriptions(out.record);
       withdrawn.push({ consentId: record.consentId, ...(out.receipt ? { receipt: out.receipt } : {}) });
     } catch (err) {
       // Expired between the read and the change: nothing flows under it any more either.

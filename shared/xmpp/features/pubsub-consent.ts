@@ -5,7 +5,12 @@
 // PubSub service in urn:relais:consent:0. One consent record for every door (shared/consent/store.ts).
 import { type Element, xml } from "@xmpp/xml";
 import type { SignedReceipt } from "../../consent/receipt";
-import { ConsentRuleError, consentRequestSchema, recipientKey } from "../../consent/record";
+import {
+  type ConsentRecord,
+  ConsentRuleError,
+  consentRequestSchema,
+  recipientKey,
+} from "../../consent/record";
 import {
   ConsentNotFound,
   changeConsent,
@@ -17,9 +22,9 @@ import { PURPOSE_CODES, type Purpose } from "../../consent/vocabulary";
 import { pubsubServiceDomain } from "../../directory/domains";
 import type { NodeConfig } from "../../pubsub/config";
 import { fail, type PubsubFailure } from "../../pubsub/errors";
-import type { NodeRecord, Subscription } from "../../pubsub/store";
+import { getSubscription, type NodeRecord, type Subscription } from "../../pubsub/store";
 import { type IqFeature, iqKey } from "../iq/dispatch";
-import { bareOf } from "../jid";
+import { bareOf, type Jid, parseJid } from "../jid";
 import { NS_DATA_FORMS } from "../namespaces";
 import { route } from "../routing/router";
 import type { Turn } from "../session/turn";
@@ -178,19 +183,27 @@ export async function answerConsent(
     if (err instanceof ConsentRuleError || err instanceof ConsentNotFound) return;
     throw err;
   }
-  if (result.record.recipient.kind === "jid") {
-    for (const s of result.record.scope.streams) {
-      if (s.service !== svc.service) continue;
-      await setSubscriptionState(
-        svc,
-        s.node,
-        result.record.recipient.id,
-        granted ? "subscribed" : "none",
-        turn,
-      );
-    }
-  }
+  await applyToSubscriptions(result.record, turn);
   if (result.receipt) await sendReceipt(svc, from, result.receipt, turn);
+}
+
+/**
+ * A consent decided through any door takes effect on the recipient's PubSub subscriptions: granted, a
+ * subscription waiting for it becomes subscribed; refused or withdrawn, the recipient's subscriptions
+ * to the streams in scope end (and the recipient hears so, XEP-0060 8.8.4).
+ */
+export async function applyToSubscriptions(record: ConsentRecord, turn?: Turn): Promise<void> {
+  if (record.recipient.kind !== "jid") return;
+  const state = record.state === "granted" ? "subscribed" : record.state === "requested" ? undefined : "none";
+  if (!state) return;
+  for (const s of record.scope.streams) {
+    const svc = await serviceOf(parseJid(s.service) as Jid);
+    if (!svc || svc.tenantId !== record.tenantId) continue;
+    const existing = await getSubscription(s.service, s.node, record.recipient.id);
+    // Granting approves a subscription that waits; it does not subscribe someone who never asked.
+    if (state === "subscribed" && existing?.state !== "pending") continue;
+    await setSubscriptionState(svc, s.node, record.recipient.id, state, turn);
+  }
 }
 
 async function sendReceipt(svc: Service, to: string, receipt: SignedReceipt, turn: Turn | undefined) {
@@ -216,12 +229,7 @@ async function withdraw(svc: Service, from: string, payload: Element, turn: Turn
       { by: from, via: "xmpp" },
       domain,
     );
-    if (record.recipient.kind === "jid") {
-      for (const s of record.scope.streams) {
-        if (s.service === svc.service)
-          await setSubscriptionState(svc, s.node, record.recipient.id, "none", turn);
-      }
-    }
+    await applyToSubscriptions(record, turn);
     return { ok: true as const, payload: receipt ? receiptElement(receipt) : undefined };
   } catch (err) {
     if (err instanceof ConsentRuleError) {

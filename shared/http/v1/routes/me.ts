@@ -12,6 +12,7 @@ import { chainOf } from "../../../consent/layout";
 import { fileRequest, RIGHTS_KINDS, requestsOfSubject } from "../../../consent/rights";
 import { changeConsent, consentsOfSubject, getConsent } from "../../../consent/store";
 import type { ConsentState } from "../../../consent/vocabulary";
+import { applyToSubscriptions } from "../../../xmpp/features/pubsub-consent";
 import { ProblemError } from "../../problem";
 import {
   ConsentSchema,
@@ -207,6 +208,7 @@ async function change(c: Context<SubjectEnv>, consentId: string, to: ConsentStat
       tenant.domain,
     ),
   );
+  await applyToSubscriptions(out.record);
   return { consent: consentView(out.record), ...(out.receipt ? { receipt: receiptView(out.receipt) } : {}) };
 }
 
