@@ -152,7 +152,7 @@ export async function deliverJob(
 }
 
 /** Notifications in flight at once within one delivery message. */
-export const CONCURRENT_NOTIFICATIONS = 10;
+export const CONCURRENT_NOTIFICATIONS = 25;
 
 /** The bare JIDs of recipients on domains this deployment hosts (the others go to the gateway). */
 async function localBareJids(jids: readonly string[]): Promise<string[]> {
