@@ -204,4 +204,37 @@ describe("SenML streams fanned out through the queues", () => {
     expect(again.map((d) => d.dedup)).toEqual(sent.map((d) => d.dedup));
     expect(new Set(sent.map((d) => d.dedup)).size).toBe(sent.length);
   });
+
+  it("notifies an item its node already trimmed: the delivery carries it", { timeout: 60_000 }, async () => {
+    const node = "carried";
+    const owner = await online(t, `owner5@${A}`);
+    await createOpenNode(owner.xmpp, node, SERVICE);
+    const s = await online(t, `carry@${A}`);
+    await subscribe(s.xmpp, `carry@${A}`, node, SERVICE);
+    // The item is not on the node (trimmed by max_items behind a backlog): only the job has it.
+    const counts = await deliverJob({
+      tenantId: `local-${A}`,
+      service: SERVICE,
+      node,
+      itemId: "gone-from-node",
+      recipients: [{ jid: `carry@${A}`, subid: "" }],
+      item: {
+        payload: sensml(7, 1_700_000_000).toString(),
+        publisher: `owner5@${A}`,
+        publishedAt: Date.now(),
+      },
+    });
+    expect(counts.online).toBe(1);
+    await until(() => notified(s.inbox, node, SERVICE).includes("gone-from-node"), "the carried item");
+    // Without the item in the job nor on the node, there is nothing to notify.
+    const none = await deliverJob({
+      tenantId: `local-${A}`,
+      service: SERVICE,
+      node,
+      itemId: "never-published",
+      recipients: [{ jid: `carry@${A}`, subid: "" }],
+    });
+    expect(none.online).toBe(0);
+    await Promise.all([owner.xmpp.stop(), s.xmpp.stop()]);
+  });
 });
