@@ -15,8 +15,9 @@ export default $config({
     };
   },
   async run() {
-    const { deploy } = await import("./infra/sst");
-    // Passing sst.aws is also the type check that SST accepts every argument infra/ builds.
-    return deploy<$util.Output<string>>(sst.aws, sst.Secret);
+    const { deploy, deploymentSettings } = await import("./infra/sst");
+    // Passing sst.aws is also the type check that SST accepts every argument infra/ builds. Settings
+    // (RELAIS_BASE_DOMAIN...) are those set in the environment `sst deploy` runs in.
+    return deploy<$util.Output<string>>(sst.aws, sst.Secret, undefined, deploymentSettings(process.env));
   },
 });

@@ -92,6 +92,34 @@ export const secrets = [
   { name: "WebhookSecretKey", envVar: "RELAIS_WEBHOOK_SECRET_KEY" },
 ] as const satisfies readonly SecretDef[];
 
+export interface SettingDef {
+  /** The environment variable the functions read (unset: the code's default). */
+  readonly envVar: string;
+  readonly what: string;
+}
+
+/**
+ * Deployment settings: plain environment variables, the same for every function (each reads those it
+ * needs). Locally they come from the hub's environment; on AWS, `sst deploy` passes those set in its
+ * own environment (see infra/sst.ts deploymentSettings).
+ */
+export const settings = [
+  { envVar: "RELAIS_BASE_DOMAIN", what: "tenants signing up get <slug>.<base domain>" },
+  { envVar: "RELAIS_SIGNUP_CODE", what: "when set, sign-up needs this code (open sign-up otherwise)" },
+  { envVar: "RELAIS_CONSENT_MAX_DAYS", what: "longest validity of a consent (default 1095)" },
+  { envVar: "RELAIS_OFFLINE_MAX", what: "messages kept per offline account (XEP-0160)" },
+  { envVar: "RELAIS_SM_RESUME_SECONDS", what: "how long a XEP-0198 session waits to be resumed" },
+  { envVar: "RELAIS_FRAME_REORDER_MS", what: "how long a frame waits for frames received before it" },
+  { envVar: "RELAIS_WEBHOOK_ALLOW_HOSTS", what: "hosts exempt from the SSRF check (development only)" },
+  { envVar: "RELAIS_WEBHOOK_ALLOW_HTTP", what: "accept http:// endpoint URLs (development only)" },
+  { envVar: "RELAIS_WEBHOOK_TIMEOUT_MS", what: "one webhook attempt's deadline" },
+  { envVar: "RELAIS_WEBHOOK_BACKOFF_BASE_MS", what: "webhook retry backoff base" },
+  { envVar: "RELAIS_WEBHOOK_BACKOFF_MAX_SECONDS", what: "webhook retry backoff cap" },
+  { envVar: "RELAIS_WEBHOOK_RETRY_SECONDS", what: "how long a webhook delivery is retried" },
+  { envVar: "RELAIS_WEBHOOK_MAX_ATTEMPTS", what: "webhook attempts before parking" },
+  { envVar: "RELAIS_WEBHOOK_ENDPOINT_CONCURRENCY", what: "webhook attempts in flight per endpoint" },
+] as const satisfies readonly SettingDef[];
+
 /** Lambda runtime for every function: SST would otherwise pick its own default. */
 export const runtime = "nodejs20.x" as const;
 

@@ -45,6 +45,8 @@ export interface LinkTargets<V> {
   readonly queues: ReadonlyMap<string, QueueTarget<V>>;
   readonly websocket: WebSocketTarget<V> | undefined;
   readonly secrets: ReadonlyMap<string, SecretTarget<V> & { readonly envVar: string }>;
+  /** Deployment settings' values by environment variable: every function gets them all. */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 export type Seconds = `${number} seconds`;
@@ -69,7 +71,7 @@ export interface FunctionArgs<V> {
   readonly timeout: Seconds;
   readonly memory: `${number} MB`;
   readonly link: (TableTarget<V> | QueueTarget<V> | WebSocketTarget<V> | SecretTarget<V>)[];
-  readonly environment: Record<string, V>;
+  readonly environment: Record<string, V | string>;
 }
 
 export interface SubscriberArgs {
@@ -179,7 +181,7 @@ function target<R>(resources: ReadonlyMap<string, R>, kind: string, name: string
  * environment variable, which the handlers read the same way on AWS and in the local hub.
  */
 export function functionArgs<V>(def: FunctionDef, targets: LinkTargets<V>): FunctionArgs<V> {
-  const environment: Record<string, V> = {};
+  const environment: Record<string, V | string> = { ...targets.settings };
   const link: FunctionArgs<V>["link"] = [];
   for (const name of def.tables) {
     const table = target(targets.tables, "table", name, def.name);

@@ -4,7 +4,7 @@
 // Node's globals into it) and tests can hand it recording doubles. That sst.aws fits
 // AwsComponents, i.e. that SST accepts every argument built here, is checked in sst.config.ts.
 
-import type { FunctionDef, QueueDef, SecretDef, TableDef } from "./manifest";
+import type { FunctionDef, QueueDef, SecretDef, SettingDef, TableDef } from "./manifest";
 import * as manifest from "./manifest";
 import {
   type FunctionArgs,
@@ -24,6 +24,7 @@ import {
 
 export interface Manifest {
   readonly secrets: readonly SecretDef[];
+  readonly settings: readonly SettingDef[];
   readonly tables: readonly TableDef[];
   readonly queues: readonly QueueDef[];
   readonly functions: readonly FunctionDef[];
@@ -45,6 +46,26 @@ export interface AwsComponents<V> {
 /** sst.Secret, which lives outside sst.aws. */
 export type SecretComponent<V> = new (name: string) => SecretTarget<V>;
 
+/** The declared settings set in `env` (the environment `sst deploy` runs in): the others keep their defaults. */
+export function deploymentSettings(
+  env: Readonly<Record<string, string | undefined>>,
+  m: Pick<Manifest, "settings"> = manifest,
+): Record<string, string> {
+  return settingValues(m.settings, env);
+}
+
+function settingValues(
+  defs: readonly SettingDef[],
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const d of defs) {
+    const v = env[d.envVar];
+    if (v !== undefined && v !== "") out[d.envVar] = v;
+  }
+  return out;
+}
+
 /** Logical name of the WebSocket API that carries XMPP (RFC 7395) streams. */
 export const webSocketApiName = "Xmpp";
 
@@ -57,6 +78,7 @@ export function deploy<V>(
   aws: AwsComponents<V>,
   Secret: SecretComponent<V>,
   m: Manifest = manifest,
+  values: Readonly<Record<string, string>> = {},
 ): Record<string, V> {
   const secrets = new Map(
     m.secrets.map((def) => [def.name, Object.assign(new Secret(def.name), { envVar: def.envVar })]),
@@ -75,7 +97,7 @@ export function deploy<V>(
   const outputs: Record<string, V> = {};
   if (websocket) outputs[webSocketApiName] = websocket.url;
 
-  const targets = { tables, queues, websocket, secrets };
+  const targets = { tables, queues, websocket, secrets, settings: settingValues(m.settings, values) };
   const routes = new Set<string>();
   for (const def of m.functions) {
     const args = functionArgs(def, targets);

@@ -11,7 +11,13 @@ import {
   type TableDef,
   tableEnvVar,
 } from "../../infra/manifest";
-import { type AwsComponents, deploy, type Manifest, webSocketApiName } from "../../infra/sst";
+import {
+  type AwsComponents,
+  deploy,
+  deploymentSettings,
+  type Manifest,
+  webSocketApiName,
+} from "../../infra/sst";
 import {
   type FunctionArgs,
   functionArgs,
@@ -396,6 +402,56 @@ function expectOneComponentPerEntry(m: Manifest) {
   return record;
 }
 
+describe("deployment settings", () => {
+  it("passes the settings set where sst deploy runs to every function, and leaves the others unset", () => {
+    const values = deploymentSettings({
+      RELAIS_BASE_DOMAIN: "relais.example",
+      RELAIS_SIGNUP_CODE: "",
+      PATH: "/bin",
+    });
+    expect(values).toEqual({ RELAIS_BASE_DOMAIN: "relais.example" });
+    const { aws, Secret, record } = recordingAws();
+    deploy(aws, Secret, manifest, values);
+    const every = [
+      ...record.routes.map((r) => r.handler),
+      ...record.functions.map((f) => f.args),
+      ...record.subscriptions.map((q) => q.subscriber),
+    ];
+    expect(every).toHaveLength(functions.length);
+    for (const args of every) {
+      expect(args.environment.RELAIS_BASE_DOMAIN).toBe("relais.example");
+      expect(args.environment).not.toHaveProperty("RELAIS_SIGNUP_CODE");
+    }
+  });
+
+  it("declares every RELAIS_ variable the functions' code reads", async () => {
+    // A setting read in shared/ or functions/ but not declared would silently keep its default on AWS.
+    const { readdir, readFile } = await import("node:fs/promises");
+    const files = (await readdir("shared", { recursive: true }))
+      .map((f) => `shared/${f}`)
+      .concat((await readdir("functions", { recursive: true })).map((f) => `functions/${f}`))
+      .filter((f) => f.endsWith(".ts"));
+    const read = new Set<string>();
+    for (const f of files) {
+      for (const m of (await readFile(f, "utf8")).matchAll(
+        /process\.env\.(RELAIS_[A-Z0-9_]+)|"(RELAIS_[A-Z0-9_]+)"/g,
+      )) {
+        read.add((m[1] ?? m[2]) as string);
+      }
+    }
+    const declared = new Set<string>([
+      ...manifest.settings.map((x) => x.envVar),
+      ...manifest.secrets.map((x) => x.envVar),
+      // Local only: the hub's domain list, a fallback of the base domain.
+      "RELAIS_DOMAINS",
+    ]);
+    expect(
+      [...read].filter((v) => !declared.has(v) && !/^RELAIS_(TABLE|QUEUE)_|^RELAIS_WS_MANAGEMENT/.test(v)),
+    ).toEqual([]);
+    expect(read.size).toBeGreaterThan(10);
+  });
+});
+
 describe("deploy", () => {
   it("creates one component per manifest entry and one route or subscription per trigger", () => {
     const record = expectOneComponentPerEntry(manifest);
@@ -407,6 +463,7 @@ describe("deploy", () => {
   it("deploys whatever is added to the manifest, with no other change", () => {
     const extended: Manifest = {
       secrets: manifest.secrets,
+      settings: manifest.settings,
       tables: [...tables, { name: "Audit", partitionKey: { name: "id", type: "S" }, globalIndexes: [] }],
       queues: [
         // Listed before its DLQ on purpose: deploy must still create the DLQ first.
