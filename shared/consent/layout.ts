@@ -2,6 +2,7 @@
 //   pk                          sk                  gsi1pk                       gsi1sk
 //   CONSENT#<consentId>         #                   SUBJECT#<tenant>#<subject>   <requested at>#<consentId>  a record, its receipts
 //   GRANT#<service>#<node>      RCPT#<recipient>    -                                                        what a delivery checks
+//   RECIPIENT#<tenant>#<rcpt>   <consentId>         -                                                        a consent naming this recipient
 //   AUDIT#<chain>               HEAD                -                                                        the chain's head, signed
 //   AUDIT#<chain>               SEQ#<12 digits>     -                                                        an audit entry
 //   AUDIT#<chain>               CP#<12 digits>      -                                                        a kept signed checkpoint
@@ -12,6 +13,10 @@ export const subjectIndexPk = (tenantId: string, subject: string) => `SUBJECT#${
 export const grantKey = (service: string, node: string, recipient: string) => ({
   pk: `GRANT#${service}#${node}`,
   sk: `RCPT#${recipient}`,
+});
+export const recipientPointerKey = (tenantId: string, recipient: string, consentId: string) => ({
+  pk: `RECIPIENT#${tenantId}#${recipient}`,
+  sk: consentId,
 });
 export const auditPk = (chain: string) => `AUDIT#${chain}`;
 export const auditHeadKey = (chain: string) => ({ pk: auditPk(chain), sk: "HEAD" });

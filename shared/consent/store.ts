@@ -8,11 +8,11 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { documents } from "../aws/clients";
 import { tableName } from "../aws/resources";
-import { batchGet } from "../storage/batch";
+import { batchDelete, batchGet } from "../storage/batch";
 import { appendAudit } from "./audit";
 import type { Json } from "./chain";
 import { tenantKey } from "./keys";
-import { chainOf, consentKey, grantKey, subjectIndexPk } from "./layout";
+import { chainOf, consentKey, grantKey, recipientPointerKey, subjectIndexPk } from "./layout";
 import { makeReceipt, type SignedReceipt, signReceipt } from "./receipt";
 import {
   type ConsentRecord,
@@ -84,6 +84,13 @@ export async function createConsent(
         version: 1,
       },
       ConditionExpression: "attribute_not_exists(pk)",
+    }),
+  );
+  // Who a consent names as recipient, findable when that recipient (an account) is deleted.
+  await documents().send(
+    new PutCommand({
+      TableName: table(),
+      Item: recipientPointerKey(tenantId, recipientKey(record.recipient), record.consentId),
     }),
   );
   await appendAudit(tenantId, chainOf(tenantId, record.subject), "consent.requested", auditView(record));
@@ -266,4 +273,45 @@ function auditView(r: ConsentRecord): Json {
     validUntil: r.validUntil ?? null,
     by: r.history.at(-1)?.by ?? null,
   };
+}
+
+/** The ids of the consents naming `recipient` ("jid:a@b", "webhook:<id>"...) in a tenant. */
+export async function consentIdsOfRecipient(tenantId: string, recipient: string): Promise<string[]> {
+  const ids: string[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await documents().send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": recipientPointerKey(tenantId, recipient, "").pk },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) ids.push(String(item.sk));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return ids;
+}
+
+/** Deletes every grant of a stream (the stream is gone; the records stay, as history and proof). */
+export async function dropGrantsOfStream(service: string, node: string): Promise<number> {
+  const pk = grantKey(service, node, "").pk;
+  const keys: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await documents().send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": pk },
+        ProjectionExpression: "pk, sk",
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) keys.push({ pk: item.pk, sk: item.sk });
+    start = page.LastEvaluatedKey;
+  } while (start);
+  await batchDelete(table(), keys);
+  return keys.length;
 }

@@ -443,6 +443,8 @@ export async function redeliver(
   if (rec.status !== "failed" && rec.status !== "parked") {
     return failure("not-redeliverable", `delivery ${deliveryId} is ${rec.status}`);
   }
+  // Its body was never kept (too large) or was erased with its stream: there is nothing to send.
+  if (found.body === "") return failure("not-redeliverable", `delivery ${deliveryId} has no body to send`);
   const generation = rec.generation + 1;
   await enqueue({ tenantId, deliveryId, generation, attempt: 1 });
   try {
@@ -550,4 +552,54 @@ function toOutput(r: DeliveryRecord): DeliveryOutput {
   };
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) Object.assign(out, { [k]: v });
   return out;
+}
+
+/**
+ * A deleted stream's data is erased from its deliveries too: every delivery of the stream's items
+ * loses its body (the SenML it would send), and one not yet succeeded ends as failed, so that no
+ * retry or redelivery sends what was erased. Returns how many deliveries were emptied.
+ */
+export async function forgetStream(
+  tenantId: string,
+  endpointIds: readonly string[],
+  stream: string,
+): Promise<number> {
+  let emptied = 0;
+  for (const endpointId of endpointIds) {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await documents().send(
+        new QueryCommand({
+          TableName: table(),
+          IndexName: "gsi1",
+          KeyConditionExpression: "gsi1pk = :pk",
+          ExpressionAttributeValues: { ":pk": deliveryLogPk(tenantId, endpointId) },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const rec = fromItem(item);
+        if (rec.stream !== stream) continue;
+        const open = rec.status !== "succeeded";
+        await documents().send(
+          new UpdateCommand({
+            TableName: table(),
+            Key: deliveryKey(tenantId, rec.id),
+            UpdateExpression: open
+              ? "SET body = :empty, #s = :failed, lastError = :why, updatedAt = :now"
+              : "SET body = :empty, updatedAt = :now",
+            ...(open ? { ExpressionAttributeNames: { "#s": "status" } } : {}),
+            ExpressionAttributeValues: {
+              ":empty": "",
+              ":now": Date.now(),
+              ...(open ? { ":failed": "failed", ":why": "the stream was deleted: its data is erased" } : {}),
+            },
+          }),
+        );
+        emptied++;
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+  return emptied;
 }

@@ -3,6 +3,7 @@
 // directory, asks rules.ts for the decision and carries it out; the fan-out pipeline delivers notifications.
 import { randomUUID } from "node:crypto";
 import { type Element, xml } from "@xmpp/xml";
+import { eraseStream } from "../../consent/erase";
 import { hostedDomain, pubsubServiceDomain, pubsubServiceOf } from "../../directory/domains";
 import { loadRoster } from "../../directory/rosters";
 import {
@@ -567,6 +568,7 @@ async function ownerSet(ctx: IqContext, svc: Service, who: Requester): Promise<O
     case "delete": {
       const subs = await store.listSubscriptions(svc.service, node.node);
       await store.deleteNode(svc.service, node.node);
+      await eraseStream(svc.tenantId, svc.service, node.node);
       // XEP-0060 8.4.2: subscribers hear that the node is gone.
       for (const s of subs) {
         if (s.state !== "subscribed") continue;

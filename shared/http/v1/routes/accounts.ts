@@ -2,6 +2,7 @@
 // invitations, redeemed by the member (public, the token is the credential) who chooses a password.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { eraseAccount } from "../../../consent/erase";
 import {
   listTenantAccounts,
   MIN_PASSWORD,
@@ -202,6 +203,7 @@ export function accountRoutes() {
       const a = await accountOf(c, c.req.valid("param").jid);
       await deleteAccount(a.jid);
       await endSessionsOf(a.jid, "the account was deleted");
+      await eraseAccount(auth(c).tenant, a.jid);
       await releaseCount(a.tenantId, "accounts");
       return c.body(null, 204);
     });

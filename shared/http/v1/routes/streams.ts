@@ -4,6 +4,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { type Element, xml } from "@xmpp/xml";
 import type { Context } from "hono";
+import { eraseStream } from "../../../consent/erase";
 import { getAccount } from "../../../directory/accounts";
 import { pubsubServiceOf } from "../../../directory/domains";
 import {
@@ -486,6 +487,7 @@ export function streamRoutes() {
     .openapi(remove, async (c) => {
       const node = await nodeOf(c, c.req.valid("param").id);
       await store.deleteNode(node.service, node.node);
+      await eraseStream(auth(c).tenant.tenantId, node.service, node.node);
       await releaseCount(auth(c).tenant.tenantId, "streams");
       return c.body(null, 204);
     })
