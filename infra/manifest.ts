@@ -16,6 +16,11 @@ export interface IndexDef {
   readonly name: string;
   readonly partitionKey: KeyDef;
   readonly sortKey?: KeyDef;
+  /**
+   * Non-key attributes copied into the index (INCLUDE); absent: all of them. A write that changes
+   * only attributes left out does not write the index: fewer write units on busy items.
+   */
+  readonly projection?: readonly string[];
 }
 
 export interface TableDef {
@@ -133,6 +138,20 @@ export const tables = [
         name: "byJid",
         partitionKey: { name: "bareJid", type: "S" },
         sortKey: { name: "resource", type: "S" },
+        // What routing and presence read of an account's sessions; the XEP-0198 queue, the lease and
+        // the frames handed over are left out, so that their writes (one per notification, two per
+        // frame) do not rewrite the index too.
+        projection: [
+          "st",
+          "available",
+          "priority",
+          "smEnabled",
+          "detached",
+          "detachedAt",
+          "smBase",
+          "connectedAt",
+          "expiresAt",
+        ],
       },
     ],
     ttlAttribute: "expiresAt",

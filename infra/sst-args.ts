@@ -54,7 +54,7 @@ export type Seconds = `${number} seconds`;
 export interface TableArgs {
   readonly fields: Record<string, FieldType>;
   readonly primaryIndex: KeySchema;
-  readonly globalIndexes: Record<string, KeySchema & { readonly projection: "all" }>;
+  readonly globalIndexes: Record<string, KeySchema & { readonly projection: "all" | string[] }>;
   readonly ttl?: string;
 }
 
@@ -111,7 +111,10 @@ export function tableArgs(def: TableDef): TableArgs {
     fields,
     primaryIndex: keySchema(def),
     globalIndexes: Object.fromEntries(
-      def.globalIndexes.map((index) => [index.name, { ...keySchema(index), projection: "all" as const }]),
+      def.globalIndexes.map((index) => [
+        index.name,
+        { ...keySchema(index), projection: index.projection ? [...index.projection] : ("all" as const) },
+      ]),
     ),
     ...(def.ttlAttribute === undefined ? {} : { ttl: def.ttlAttribute }),
   };

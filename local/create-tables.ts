@@ -83,7 +83,9 @@ async function create(client: DynamoDBClient, def: TableDef, tableName: string):
             : def.globalIndexes.map((i) => ({
                 IndexName: i.name,
                 KeySchema: keySchema(i.partitionKey, i.sortKey),
-                Projection: { ProjectionType: "ALL" },
+                Projection: i.projection
+                  ? { ProjectionType: "INCLUDE", NonKeyAttributes: [...i.projection] }
+                  : { ProjectionType: "ALL" },
               })),
       }),
     );

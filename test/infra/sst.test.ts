@@ -90,7 +90,7 @@ describe("tableArgs", () => {
       for (const index of def.globalIndexes) {
         expect(args.globalIndexes[index.name]).toMatchObject({
           hashKey: index.partitionKey.name,
-          projection: "all",
+          projection: index.projection ? [...index.projection] : "all",
         });
         expect(args.globalIndexes[index.name]?.rangeKey).toBe(index.sortKey?.name);
       }

@@ -105,7 +105,10 @@ describe("ensureTables", () => {
           { AttributeName: "bareJid", KeyType: "HASH" },
           { AttributeName: "resource", KeyType: "RANGE" },
         ],
-        { ProjectionType: "ALL" },
+        {
+          ProjectionType: "INCLUDE",
+          NonKeyAttributes: expect.arrayContaining(["st", "available", "smEnabled", "expiresAt"]),
+        },
       ],
     ]);
 

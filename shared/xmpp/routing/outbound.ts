@@ -14,7 +14,7 @@ export const MAX_UNACKED = 500;
  * such as @xmpp/client acknowledge only when asked; without asking, the queue kept for resumption
  * grows with every stanza, and each delivery rewrites a larger session item.
  */
-export const REQUEST_ACK_EVERY = 5;
+export const REQUEST_ACK_EVERY = 10;
 
 const ackRequest = xml("r", { xmlns: NS_SM }).toString();
 
@@ -34,9 +34,10 @@ export async function deliverToSession(target: SessionRecord, stanza: string): P
       if (queued === "refused") return "gone";
       // Attached again meanwhile (a resumption finished): sent like to any attached session.
     }
-    if (!(await enqueueForAck(target.connectionId, [stanza], MAX_UNACKED))) return "gone";
-    // The queue length is as the routing lookup read it: approximate, which is all asking needs.
-    const frames = (target.smQueue.length + 1) % REQUEST_ACK_EVERY === 0 ? [stanza, ackRequest] : [stanza];
+    const queued = await enqueueForAck(target.connectionId, [stanza], MAX_UNACKED);
+    if (queued === false) return "gone";
+    // Asked every REQUEST_ACK_EVERY unacknowledged stanzas, counted by the queue this write returned.
+    const frames = queued % REQUEST_ACK_EVERY === 0 ? [stanza, ackRequest] : [stanza];
     return (await postFrames(target.connectionId, frames)) === "sent" ? "sent" : "queued";
   }
   if (target.detached) return "gone";

@@ -291,8 +291,9 @@ export async function enqueueForAck(
   connectionId: string,
   stanzas: readonly string[],
   maxQueued: number,
-): Promise<boolean> {
-  return (await append(connectionId, stanzas, maxQueued, false)) === "queued";
+): Promise<number | false> {
+  const out = await append(connectionId, stanzas, maxQueued, false);
+  return typeof out === "number" ? out : false;
 }
 
 /**
@@ -305,7 +306,8 @@ export async function enqueueWhileDetached(
   stanza: string,
   maxQueued: number,
 ): Promise<"queued" | "attached" | "refused"> {
-  return append(connectionId, [stanza], maxQueued, true);
+  const out = await append(connectionId, [stanza], maxQueued, true);
+  return typeof out === "number" ? "queued" : out;
 }
 
 async function append(
@@ -313,13 +315,15 @@ async function append(
   stanzas: readonly string[],
   maxQueued: number,
   onlyDetached: boolean,
-): Promise<"queued" | "attached" | "refused"> {
+): Promise<number | "attached" | "refused"> {
   try {
-    await documents().send(
+    const out = await documents().send(
       new UpdateCommand({
         TableName: table(),
         Key: { connectionId },
         UpdateExpression: "SET smQueue = list_append(if_not_exists(smQueue, :empty), :items)",
+        // The queue's new length, for the caller's ack request cadence.
+        ReturnValues: "UPDATED_NEW",
         ConditionExpression:
           "attribute_exists(connectionId) AND (attribute_not_exists(smQueue) OR size(smQueue) < :max)" +
           (onlyDetached ? " AND detached = :t" : ""),
@@ -331,7 +335,7 @@ async function append(
         },
       }),
     );
-    return "queued";
+    return Array.isArray(out.Attributes?.smQueue) ? out.Attributes.smQueue.length : stanzas.length;
   } catch (err) {
     if (!isConditionFailure(err)) throw err;
   }
