@@ -8,6 +8,8 @@ import { verifyChain } from "../../shared/consent/chain";
 import { tenantKey } from "../../shared/consent/keys";
 import { chainOf, grantKey } from "../../shared/consent/layout";
 import { type SignedReceipt, verifyReceipt } from "../../shared/consent/receipt";
+import { consentRequestSchema } from "../../shared/consent/record";
+import { changeConsent, createConsent } from "../../shared/consent/store";
 import { deliverJob } from "../../shared/fanout/deliver";
 import { putItem } from "../../shared/pubsub/store";
 import { NS_PUBSUB, NS_PUBSUB_EVENT } from "../../shared/xmpp/namespaces";
@@ -258,5 +260,54 @@ describe("consent over XMPP", () => {
       );
     expect(refusals).toContain("consent expired");
     await Promise.all([owner.xmpp.stop(), household.xmpp.stop(), advisor.xmpp.stop()]);
+  });
+
+  it("a remote domain's grant is checked on the path to the federation gateway, and its withdrawal stops it", async () => {
+    const node = `${NODE}-3`;
+    const owner = await online(t, `coop3@${D}`);
+    await createOpenNode(owner.xmpp, node, SERVICE, {
+      "{urn:relais:stream:0}data_subject": `household3@${D}`,
+    });
+    await putItem({
+      service: SERVICE,
+      node,
+      itemId: "r1",
+      payload: pack(5, 6).toString(),
+      publisher: `coop3@${D}`,
+      publishedAt: Date.now(),
+    });
+    const job = {
+      tenantId: TENANT,
+      service: SERVICE,
+      node,
+      itemId: "r1",
+      recipients: [{ jid: "advisor@remote.example", subid: "" }],
+    };
+    // No consent: refused, not even handed towards the remote server.
+    expect(await deliverJob(job)).toMatchObject({ refused: 1, "remote-pending": 0 });
+    // A consent to the whole remote domain, granted: the item goes towards the gateway.
+    const request = consentRequestSchema.parse({
+      subject: `household3@${D}`,
+      recipient: { kind: "domain", id: "remote.example" },
+      scope: { streams: [{ service: SERVICE, node }] },
+      purposes: [{ code: "PublicBenefit", text: "a local energy study" }],
+      retentionDays: 30,
+      validDays: 30,
+    });
+    const record = await createConsent(TENANT, request, `coop3@${D}`, "http");
+    await changeConsent(record.consentId, "granted", { by: `household3@${D}`, via: "http" }, D);
+    expect(await deliverJob({ ...job, itemId: "r1" })).toMatchObject({ "remote-pending": 1, refused: 0 });
+    // Withdrawn: the remote domain gets nothing more.
+    await changeConsent(record.consentId, "withdrawn", { by: `household3@${D}`, via: "http" }, D);
+    await putItem({
+      service: SERVICE,
+      node,
+      itemId: "r2",
+      payload: pack(7, 8).toString(),
+      publisher: `coop3@${D}`,
+      publishedAt: Date.now(),
+    });
+    expect(await deliverJob({ ...job, itemId: "r2" })).toMatchObject({ refused: 1, "remote-pending": 0 });
+    await owner.xmpp.stop();
   });
 });
