@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { type HealthCheck, runChecks } from "../health";
+import { consoleRoutes } from "./console/my-consents";
 import { createV1, notFound, onError, type V1Options } from "./v1/app";
 
 export interface AppOptions {
@@ -20,6 +21,7 @@ export function createApp(opts: AppOptions): Hono {
     );
   });
   app.route("/v1", createV1(opts.v1));
+  app.route("/console", consoleRoutes());
   app.onError(onError);
   app.notFound(notFound);
   return app;

@@ -192,9 +192,21 @@ async function bodyOf(c: Context): Promise<Record<string, unknown>> {
 }
 
 async function change(c: Context<SubjectEnv>, consentId: string, to: ConsentState) {
+  return decideAsSubject(c, consentId, to, await bodyOf(c));
+}
+
+/**
+ * The logged-in subject decides on one of their consents (this door and the console's): the change,
+ * its receipt, and its effect on the recipient's subscriptions.
+ */
+export async function decideAsSubject(
+  c: Context<SubjectEnv>,
+  consentId: string,
+  to: ConsentState,
+  body: Record<string, unknown>,
+) {
   const { jid, tenant } = subjectOf(c);
   await mine(c, consentId);
-  const body = await bodyOf(c);
   const out = await consentProblems(() =>
     changeConsent(
       consentId,
