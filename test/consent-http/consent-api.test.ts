@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import yauzl from "yauzl";
 import { verifyReceipt } from "../../shared/consent/receipt";
 import { getAccount } from "../../shared/directory/accounts";
+import { parsePack } from "../../shared/senml";
 import { call, expectProblem, signUp, streamPath } from "../api/api-client";
 import { startTestHub, type TestHub } from "../support/hub";
 import {
@@ -279,6 +281,42 @@ describe("the data subject's door", () => {
     for (const foreign of [zoe.jid, zoeItem, ZOE_STREAM, "9999"]) expect(text).not.toContain(foreign);
   });
 
+  it("exports the same as a ZIP archive: a SenML pack per stream, consents, the chain", async () => {
+    const res = await fetch(`${t.httpUrl}/v1/me/export?format=zip`, {
+      headers: { authorization: basic(alice) },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/zip");
+    expect(res.headers.get("content-length")).toBeNull(); // streamed
+    const files = await unzip(Buffer.from(await res.arrayBuffer()));
+    expect([...files.keys()].sort()).toEqual([
+      "audit.ndjson",
+      "consents.json",
+      "export.json",
+      "streams/1/items.senml.json",
+      "streams/1/stream.json",
+      "summary.json",
+    ]);
+    // The stream's items: one valid SenML JSON pack, resolved (every record names itself).
+    const text = files.get("streams/1/items.senml.json") ?? "";
+    const pack = JSON.parse(text) as { n: string; v: number }[];
+    const parsed = parsePack(text, "json", { now: Date.now() / 1000 });
+    expect(parsed.ok).toBe(true);
+    expect(pack).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ n: `${ALICE_STREAM}/power`, v: 1111 }),
+        expect.objectContaining({ n: `${ALICE_STREAM}/energy`, v: 2222 }),
+      ]),
+    );
+    expect(JSON.parse(files.get("consents.json") ?? "[]")).toHaveLength(2);
+    const summary = JSON.parse(files.get("summary.json") ?? "{}") as { counts: Record<string, number> };
+    expect(summary.counts).toMatchObject({ streams: 1, items: 2, consents: 2 });
+    const audit = (files.get("audit.ndjson") ?? "").trim().split("\n");
+    expect(audit.filter((l) => l.includes('"type":"audit"')).length).toBe(summary.counts.auditEntries);
+    for (const f of files.values())
+      for (const foreign of [zoe.jid, ZOE_STREAM, "9999"]) expect(f).not.toContain(foreign);
+  });
+
   it("records a rectification for the admin, who marks it done; both logged on the chain", async () => {
     const filed = await me(t, alice, "POST", "/requests", {
       kind: "rectification",
@@ -347,3 +385,25 @@ describe("the data subject's door", () => {
     expect(exported.filter((l) => l.type === "item")).toEqual([]);
   });
 });
+
+/** The files of a ZIP archive, read with yauzl (the reading half of the library that wrote it). */
+function unzip(bytes: Buffer): Promise<Map<string, string>> {
+  return new Promise((resolve, reject) => {
+    yauzl.fromBuffer(bytes, { lazyEntries: true }, (err, zip) => {
+      if (err || !zip) return reject(err);
+      const files = new Map<string, string>();
+      zip.on("entry", (entry: yauzl.Entry) => {
+        zip.openReadStream(entry, async (e, stream) => {
+          if (e || !stream) return reject(e);
+          const chunks: Buffer[] = [];
+          for await (const c of stream) chunks.push(c as Buffer);
+          files.set(entry.fileName, Buffer.concat(chunks).toString("utf8"));
+          zip.readEntry();
+        });
+      });
+      zip.on("end", () => resolve(files));
+      zip.on("error", reject);
+      zip.readEntry();
+    });
+  });
+}

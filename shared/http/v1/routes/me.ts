@@ -2,12 +2,15 @@
 // about them and decide on it (grant, refuse, withdraw: each answered with the signed receipt), their
 // receipts, what was delivered to whom per day, an export of their data, and rectification and erasure
 // requests.
+
+import { Readable } from "node:stream";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { stream } from "hono/streaming";
 import { readChain } from "../../../consent/audit";
 import { deliveryCounts } from "../../../consent/delivery-log";
 import { subjectExport } from "../../../consent/export";
+import { exportZip } from "../../../consent/export-zip";
 import { chainOf } from "../../../consent/layout";
 import { fileRequest, RIGHTS_KINDS, requestsOfSubject } from "../../../consent/rights";
 import { changeConsent, consentsOfSubject, getConsent } from "../../../consent/store";
@@ -131,10 +134,17 @@ const exportRoute = createRoute({
   tags,
   summary: "Export my data",
   description:
-    'Streamed as application/x-ndjson, one JSON object a line: {"type":"export","total":{...}} first (what is to come), then stream, item (resolved SenML JSON), consent (with receipts), audit and checkpoint lines, and {"type":"end","counts":{...}} last.',
+    'Streamed as application/x-ndjson, one JSON object a line: {"type":"export","total":{...}} first (what is to come), then stream, item (resolved SenML JSON), consent (with receipts), audit and checkpoint lines, and {"type":"end","counts":{...}} last. With ?format=zip, the same as a ZIP archive, streamed: export.json (what is to come), streams/<n>/stream.json and items.senml.json (a SenML JSON pack), consents.json, audit.ndjson, summary.json.',
   security: basicSecurity,
+  request: { query: z.object({ format: z.enum(["ndjson", "zip"]).optional() }) },
   responses: {
-    200: { description: "The archive", content: { "application/x-ndjson": { schema: z.string() } } },
+    200: {
+      description: "The archive",
+      content: {
+        "application/x-ndjson": { schema: z.string() },
+        "application/zip": { schema: z.string().openapi({ format: "binary" }) },
+      },
+    },
     ...problems(...ME_PROBLEMS),
   },
 });
@@ -248,6 +258,19 @@ export function meRoutes() {
     })
     .openapi(exportRoute, async (c) => {
       const { jid, tenant } = subjectOf(c);
+      if (c.req.query("format") === "zip") {
+        const zip = exportZip(subjectExport(tenant, jid), (err) =>
+          console.error(`GET /v1/me/export?format=zip for ${jid}:`, err),
+        );
+        // zod-openapi types only JSON and text answers; a streamed archive is a plain Response.
+        return new Response(Readable.toWeb(zip) as ReadableStream, {
+          headers: {
+            "content-type": "application/zip",
+            "content-disposition": `attachment; filename="relais-export-${jid}.zip"`,
+            "cache-control": "no-store",
+          },
+        }) as never;
+      }
       c.header("content-type", "application/x-ndjson; charset=utf-8");
       c.header("content-disposition", `attachment; filename="relais-export-${jid}.ndjson"`);
       c.header("cache-control", "no-store");
