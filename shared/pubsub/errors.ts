@@ -40,6 +40,8 @@ export const PUBSUB_FAILURES = {
   unsupported: { condition: "feature-not-implemented", app: "unsupported" },
   "bad-request": { condition: "bad-request" },
   "no-service": { condition: "service-unavailable" },
+  // Personal data without the data subject's valid consent (Quoalise answers not-authorized too).
+  "consent-required": { condition: "not-authorized" },
 } as const satisfies Record<string, FailureDef>;
 
 export type PubsubFailureName = keyof typeof PUBSUB_FAILURES;

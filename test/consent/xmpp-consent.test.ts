@@ -310,4 +310,50 @@ describe("consent over XMPP", () => {
     expect(await deliverJob({ ...job, itemId: "r2" })).toMatchObject({ refused: 1, "remote-pending": 0 });
     await owner.xmpp.stop();
   });
+
+  it("retrieving items of personal data needs the same consent, and gets only its names", {
+    timeout: 60_000,
+  }, async () => {
+    const node = `${NODE}-4`;
+    const owner = await online(t, `coop4@${D}`);
+    await createOpenNode(owner.xmpp, node, SERVICE, {
+      "{urn:relais:stream:0}data_subject": `household4@${D}`,
+    });
+    expect(await publish(owner.xmpp, node, "kept", pack(10, 230), SERVICE)).toBe("result");
+    const reader = await online(t, `reader4@${D}`);
+    const retrieve = () =>
+      reader.xmpp.iqCaller
+        .request(
+          xml(
+            "iq",
+            { type: "get", to: SERVICE },
+            xml("pubsub", { xmlns: NS_PUBSUB }, xml("items", { node })),
+          ),
+        )
+        .then(
+          (r: Element) => r,
+          (e: { condition?: string }) => e.condition ?? "error",
+        );
+    expect(await retrieve()).toBe("not-authorized");
+    const request = consentRequestSchema.parse({
+      subject: `household4@${D}`,
+      recipient: { kind: "jid", id: `reader4@${D}` },
+      scope: { streams: [{ service: SERVICE, node }], names: [`${NODE}:voltage`] },
+      purposes: [{ code: "ResearchAndDevelopment" }],
+      retentionDays: 30,
+      validDays: 30,
+    });
+    const record = await createConsent(TENANT, request, `reader4@${D}`, "http");
+    await changeConsent(record.consentId, "granted", { by: `household4@${D}`, via: "http" }, D);
+    const got = await retrieve();
+    if (typeof got === "string") throw new Error(`refused: ${got}`);
+    const records = got
+      .getChild("pubsub")
+      ?.getChild("items")
+      ?.getChild("item")
+      ?.getChild("sensml")
+      ?.getChildren("senml");
+    expect(records?.map((r) => [r.attrs.n, r.attrs.v])).toEqual([[`${NODE}:voltage`, "230"]]);
+    await Promise.all([owner.xmpp.stop(), reader.xmpp.stop()]);
+  });
 });

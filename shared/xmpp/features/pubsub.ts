@@ -3,7 +3,10 @@
 // directory, asks rules.ts for the decision and carries it out; the fan-out pipeline delivers notifications.
 import { randomUUID } from "node:crypto";
 import { type Element, xml } from "@xmpp/xml";
+import { decide, minimise } from "../../consent/enforce";
 import { eraseStream } from "../../consent/erase";
+import { recipientKeysOfJid } from "../../consent/record";
+import { grantsOn } from "../../consent/store";
 import { hostedDomain, pubsubServiceDomain, pubsubServiceOf } from "../../directory/domains";
 import { loadRoster } from "../../directory/rosters";
 import {
@@ -459,6 +462,27 @@ async function items(el: Element, svc: Service, who: Requester): Promise<Outcome
   if (isFailure(node)) return node;
   const refused = mayRetrieve(node.config, await factsOf(svc, node, who));
   if (refused) return refused;
+  // Personal data is retrieved under the same rule as it is delivered: the subject's consent, valid
+  // now, and only the names it covers.
+  const subject = node.config.dataSubject;
+  const verdict = subject
+    ? decide(
+        who.bare,
+        subject,
+        await grantsOn(svc.service, node.node, recipientKeysOfJid(who.bare)),
+        new Date(),
+      )
+    : ({ allowed: true } as const);
+  if (!verdict.allowed) {
+    return fail(
+      "consent-required",
+      `the data subject's consent is needed to read this stream (${verdict.reason})`,
+    );
+  }
+  const view = (i: store.StoredItem) => {
+    const stored = parseStored(i.payload);
+    return verdict.names ? minimise(stored, verdict.names, i.publishedAt) : stored;
+  };
   const ids = el.getChildren("item").map((i) => i.attrs.id as string | undefined);
   let found: store.StoredItem[];
   if (ids.length > 0) {
@@ -477,7 +501,10 @@ async function items(el: Element, svc: Service, who: Requester): Promise<Outcome
     xml(
       "items",
       { node: node.node },
-      ...found.map((i) => xml("item", { id: i.itemId, publisher: i.publisher }, parseStored(i.payload))),
+      ...found.flatMap((i) => {
+        const payload = view(i);
+        return payload ? [xml("item", { id: i.itemId, publisher: i.publisher }, payload)] : [];
+      }),
     ),
   );
 }
