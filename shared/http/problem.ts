@@ -16,6 +16,7 @@ export const PROBLEMS = {
   unauthorized: { status: 401, title: "An API key is required" },
   forbidden: { status: 403, title: "The API key's scope does not allow this" },
   "quota-exceeded": { status: 403, title: "A limit of the tenant is reached" },
+  "consent-required": { status: 403, title: "The data subject's consent is needed" },
   "signup-closed": { status: 403, title: "Sign-up needs the operator's sign-up code" },
   "not-found": { status: 404, title: "Not found" },
   conflict: { status: 409, title: "The resource exists already" },

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import yauzl from "yauzl";
 import { verifyReceipt } from "../../shared/consent/receipt";
 import { getAccount } from "../../shared/directory/accounts";
+import { latestItems } from "../../shared/pubsub/store";
 import { parsePack } from "../../shared/senml";
 import { call, expectProblem, signUp, streamPath } from "../api/api-client";
 import { startTestHub, type TestHub } from "../support/hub";
@@ -357,8 +358,13 @@ describe("the data subject's door", () => {
     const granted = await requestConsent(t, a, zoe, { kind: "domain", id: "research.example" }, [ZOE_STREAM]);
     expect((await me(t, zoe, "POST", `/consents/${granted}/grant`)).status).toBe(200);
     await ingest(t, a, ZOE_STREAM, pack(ZOE_STREAM, 7));
-    const aliceBefore = (await call(t, "GET", `${streamPath(ALICE_STREAM)}/items`, { key: a.admin })).body
-      .items;
+    // The tenant's own keys read personal data only under a consent either: checked on the store.
+    expectProblem(
+      await call(t, "GET", `${streamPath(ALICE_STREAM)}/items`, { key: a.admin }),
+      403,
+      "consent-required",
+    );
+    const aliceBefore = await latestItems(a.service, ALICE_STREAM);
     expect(aliceBefore.length).toBeGreaterThan(0);
 
     const erased = await me(t, zoe, "POST", "/requests", { kind: "erasure", details: "forget me" });
@@ -366,9 +372,7 @@ describe("the data subject's door", () => {
     expect(erased.body.state).toBe("done");
     expect(erased.body.outcome.itemsDeleted).toBe(2);
     expect(erased.body.outcome.consentsWithdrawn).toHaveLength(2); // the granted one and the requested one
-    expect((await call(t, "GET", `${streamPath(ZOE_STREAM)}/items`, { key: a.admin })).body.items).toEqual(
-      [],
-    );
+    expect(await latestItems(a.service, ZOE_STREAM)).toEqual([]);
     const consents = (await me(t, zoe, "GET", "/consents")).body.consents;
     expect(consents.every((c: { state: string }) => c.state === "withdrawn")).toBe(true);
     const receipts = (await me(t, zoe, "GET", "/receipts")).body.receipts;
@@ -376,9 +380,7 @@ describe("the data subject's door", () => {
       receipts.filter((r: { receipt: { event: string } }) => r.receipt.event === "withdrawn"),
     ).toHaveLength(2);
     // Another subject's data is not touched.
-    expect((await call(t, "GET", `${streamPath(ALICE_STREAM)}/items`, { key: a.admin })).body.items).toEqual(
-      aliceBefore,
-    );
+    expect(await latestItems(a.service, ALICE_STREAM)).toEqual(aliceBefore);
     const exported = ndjson(
       await (await fetch(`${t.httpUrl}/v1/me/export`, { headers: { authorization: basic(zoe) } })).text(),
     );
@@ -407,3 +409,44 @@ function unzip(bytes: Buffer): Promise<Map<string, string>> {
     });
   });
 }
+
+describe("reading personal data over HTTP", () => {
+  it("needs a consent for the API key (an application recipient), and answers only its names", async () => {
+    const key = await call(t, "POST", "/v1/keys", {
+      key: a.admin,
+      json: { name: "dashboard", scope: "read" },
+    });
+    expect(key.status, key.text).toBe(201);
+    await ingest(t, a, ALICE_STREAM, [
+      { bn: `${ALICE_STREAM}/`, n: "power", u: "W", v: 1500 },
+      { n: "energy", u: "Wh", v: 86_000 },
+    ]);
+    expectProblem(
+      await call(t, "GET", `${streamPath(ALICE_STREAM)}/items`, { key: key.body.key }),
+      403,
+      "consent-required",
+    );
+    const id = await requestConsent(
+      t,
+      a,
+      alice,
+      { kind: "application", id: key.body.keyId },
+      [ALICE_STREAM],
+      {
+        scope: { streams: [{ service: a.service, node: ALICE_STREAM }], names: [`${ALICE_STREAM}/energy`] },
+      },
+    );
+    expect((await me(t, alice, "POST", `/consents/${id}/grant`)).status).toBe(200);
+    const read = await call(t, "GET", `${streamPath(ALICE_STREAM)}/items`, { key: key.body.key });
+    expect(read.status, read.text).toBe(200);
+    const names = read.body.items.flatMap((i: { records: { n: string }[] }) => i.records.map((r) => r.n));
+    expect(names.length).toBeGreaterThan(0);
+    expect(new Set(names)).toEqual(new Set([`${ALICE_STREAM}/energy`]));
+    // The admin key has no consent of its own: still refused.
+    expectProblem(
+      await call(t, "GET", `${streamPath(ALICE_STREAM)}/items`, { key: a.admin }),
+      403,
+      "consent-required",
+    );
+  });
+});

@@ -4,7 +4,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { type Element, xml } from "@xmpp/xml";
 import type { Context } from "hono";
+import { decide } from "../../../consent/enforce";
 import { eraseStream } from "../../../consent/erase";
+import { grantsOn } from "../../../consent/store";
 import { getAccount } from "../../../directory/accounts";
 import { pubsubServiceOf } from "../../../directory/domains";
 import {
@@ -556,6 +558,23 @@ export function streamRoutes() {
         // A range starting in the future holds nothing yet.
         items = from > to ? [] : await store.itemsBetween(node.service, node.node, from, to, q.limit);
       }
-      return c.json({ items: items.map(itemView) }, 200);
+      // Personal data is read under a consent like any other flow: the API key is the recipient
+      // ("application:<key id>"), and only the names its consent covers are answered.
+      const subject = node.config.dataSubject;
+      if (subject === undefined) return c.json({ items: items.map(itemView) }, 200);
+      const me = `application:${auth(c).key.keyId}`;
+      const verdict = decide({ key: me }, subject, await grantsOn(node.service, node.node, [me]), new Date());
+      if (!verdict.allowed) {
+        throw new ProblemError(
+          "consent-required",
+          `this stream is personal data of ${subject}: reading it needs their consent for this API key (${verdict.reason})`,
+          [{ field: "Authorization", reason: `no valid consent for ${me}`, in: "header" }],
+        );
+      }
+      const names = verdict.names;
+      const views = items
+        .map(itemView)
+        .map((v) => (names ? { ...v, records: v.records.filter((r) => names.includes(String(r.n))) } : v));
+      return c.json({ items: views.filter((v) => v.records.length > 0) }, 200);
     });
 }
