@@ -1,6 +1,7 @@
-import { GetCommand, QueryCommand, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { documents } from "../aws/clients";
 import { tableName } from "../aws/resources";
+import { queryAll } from "../storage/query";
 import { type AuditEntry, type Checkpoint, type Json, nextEntry, signCheckpoint } from "./chain";
 import { type SigningKey, tenantKey } from "./keys";
 import { auditEntryKey, auditHeadKey, auditPk, checkpointKey } from "./layout";
@@ -87,23 +88,15 @@ export async function readChain(
 ): Promise<{ entries: AuditEntry[]; checkpoints: Checkpoint[] }> {
   const entries: AuditEntry[] = [];
   const checkpoints: Checkpoint[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await documents().send(
-      new QueryCommand({
-        TableName: table(),
-        KeyConditionExpression: "pk = :pk",
-        ExpressionAttributeValues: { ":pk": auditPk(chain) },
-        ExclusiveStartKey: start,
-        ConsistentRead: true,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      if (typeof item.entry === "string") entries.push(JSON.parse(item.entry) as AuditEntry);
-      if (typeof item.checkpoint === "string") checkpoints.push(JSON.parse(item.checkpoint) as Checkpoint);
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  for await (const item of queryAll({
+    TableName: table(),
+    KeyConditionExpression: "pk = :pk",
+    ExpressionAttributeValues: { ":pk": auditPk(chain) },
+    ConsistentRead: true,
+  })) {
+    if (typeof item.entry === "string") entries.push(JSON.parse(item.entry) as AuditEntry);
+    if (typeof item.checkpoint === "string") checkpoints.push(JSON.parse(item.checkpoint) as Checkpoint);
+  }
   entries.sort((a, b) => a.seq - b.seq);
   return { entries, checkpoints };
 }

@@ -3,11 +3,12 @@
 // subject's data: the items of the streams whose dataSubject is the subject, as resolved SenML JSON; the
 // consent records about them with their receipts; their audit chain with its signed checkpoints.
 // The first record says how many of each are to come (progress), the last what was written.
-import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { documents } from "../aws/clients";
 import { tableName } from "../aws/resources";
 import { countItems, itemPages } from "../pubsub/item-pages";
 import { parsePackElement } from "../senml";
+import { queryAll } from "../storage/query";
 import { parseStored } from "../xmpp/stored-xml";
 import type { AuditEntry, Checkpoint } from "./chain";
 import { auditHeadKey, auditPk, chainOf } from "./layout";
@@ -112,20 +113,12 @@ export async function* subjectExport(
 }
 
 /** The chain's items of one kind (sk prefix), in sequence order, a page at a time. */
-async function* auditItems(chain: string, prefix: string): AsyncGenerator<Record<string, unknown>> {
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await documents().send(
-      new QueryCommand({
-        TableName: tableName("Consents"),
-        KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-        ExpressionAttributeValues: { ":pk": auditPk(chain), ":prefix": prefix },
-        ConsistentRead: true,
-        Limit: 200,
-        ExclusiveStartKey: start,
-      }),
-    );
-    yield* page.Items ?? [];
-    start = page.LastEvaluatedKey;
-  } while (start);
+function auditItems(chain: string, prefix: string): AsyncGenerator<Record<string, unknown>> {
+  return queryAll({
+    TableName: tableName("Consents"),
+    KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+    ExpressionAttributeValues: { ":pk": auditPk(chain), ":prefix": prefix },
+    ConsistentRead: true,
+    Limit: 200,
+  });
 }

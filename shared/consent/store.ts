@@ -1,14 +1,9 @@
 import { randomUUID } from "node:crypto";
-import {
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { documents } from "../aws/clients";
 import { tableName } from "../aws/resources";
 import { batchDelete, batchGet } from "../storage/batch";
+import { queryAll } from "../storage/query";
 import { appendAudit } from "./audit";
 import type { Json } from "./chain";
 import { tenantKey } from "./keys";
@@ -205,24 +200,17 @@ export async function changeConsent(
 /** Every consent of a subject, newest first, with the state it has now (expiry included). */
 export async function consentsOfSubject(tenantId: string, subject: string): Promise<StoredConsent[]> {
   const out: StoredConsent[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await documents().send(
-      new QueryCommand({
-        TableName: table(),
-        IndexName: "gsi1",
-        KeyConditionExpression: "gsi1pk = :pk",
-        ExpressionAttributeValues: { ":pk": subjectIndexPk(tenantId, subject) },
-        ScanIndexForward: false,
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      const stored = toStored(item);
-      out.push({ ...stored, record: { ...stored.record, state: stateAt(stored.record, new Date()) } });
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  const now = new Date();
+  for await (const item of queryAll({
+    TableName: table(),
+    IndexName: "gsi1",
+    KeyConditionExpression: "gsi1pk = :pk",
+    ExpressionAttributeValues: { ":pk": subjectIndexPk(tenantId, subject) },
+    ScanIndexForward: false,
+  })) {
+    const stored = toStored(item);
+    out.push({ ...stored, record: { ...stored.record, state: stateAt(stored.record, now) } });
+  }
   return out;
 }
 
@@ -255,11 +243,6 @@ export async function grantsOn(
   return grantsFrom(found.get(table()) ?? []);
 }
 
-/** Removes a consent's grants (the record stays, for the subject's history): for erasure of a stream. */
-export async function dropGrant(service: string, node: string, recipient: string): Promise<void> {
-  await documents().send(new DeleteCommand({ TableName: table(), Key: grantKey(service, node, recipient) }));
-}
-
 function auditView(r: ConsentRecord): Json {
   return {
     consentId: r.consentId,
@@ -278,40 +261,27 @@ function auditView(r: ConsentRecord): Json {
 /** The ids of the consents naming `recipient` ("jid:a@b", "webhook:<id>"...) in a tenant. */
 export async function consentIdsOfRecipient(tenantId: string, recipient: string): Promise<string[]> {
   const ids: string[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await documents().send(
-      new QueryCommand({
-        TableName: table(),
-        KeyConditionExpression: "pk = :pk",
-        ExpressionAttributeValues: { ":pk": recipientPointerKey(tenantId, recipient, "").pk },
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? []) ids.push(String(item.sk));
-    start = page.LastEvaluatedKey;
-  } while (start);
+  for await (const item of queryAll({
+    TableName: table(),
+    KeyConditionExpression: "pk = :pk",
+    ExpressionAttributeValues: { ":pk": recipientPointerKey(tenantId, recipient, "").pk },
+  })) {
+    ids.push(String(item.sk));
+  }
   return ids;
 }
 
 /** Deletes every grant of a stream (the stream is gone; the records stay, as history and proof). */
 export async function dropGrantsOfStream(service: string, node: string): Promise<number> {
-  const pk = grantKey(service, node, "").pk;
   const keys: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await documents().send(
-      new QueryCommand({
-        TableName: table(),
-        KeyConditionExpression: "pk = :pk",
-        ExpressionAttributeValues: { ":pk": pk },
-        ProjectionExpression: "pk, sk",
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? []) keys.push({ pk: item.pk, sk: item.sk });
-    start = page.LastEvaluatedKey;
-  } while (start);
+  for await (const item of queryAll({
+    TableName: table(),
+    KeyConditionExpression: "pk = :pk",
+    ExpressionAttributeValues: { ":pk": grantKey(service, node, "").pk },
+    ProjectionExpression: "pk, sk",
+  })) {
+    keys.push({ pk: item.pk, sk: item.sk });
+  }
   await batchDelete(table(), keys);
   return keys.length;
 }

@@ -5,13 +5,13 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  type QueryCommandInput,
   TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { documents } from "../aws/clients";
 import { tableName } from "../aws/resources";
 import { batchDelete } from "../storage/batch";
+import { queryAll } from "../storage/query";
 import { epochSeconds, isExpired } from "../storage/ttl";
 import { configFromStored, type NodeConfig } from "./config";
 import {
@@ -120,7 +120,7 @@ function decodeCursor(cursor: string): Record<string, unknown> {
   return { pk: parsed[0], sk: parsed[1] };
 }
 
-function toStoredItem(item: Record<string, unknown>): StoredItem {
+export function toStoredItem(item: Record<string, unknown>): StoredItem {
   return {
     service: String(item.service),
     node: String(item.node),
@@ -520,15 +520,6 @@ export async function deleteItem(service: string, node: string, itemId: string):
 }
 
 // ---- helpers
-
-async function* queryAll(input: QueryCommandInput): AsyncGenerator<Record<string, unknown>> {
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const out = await documents().send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
-    for (const item of out.Items ?? []) yield item;
-    startKey = out.LastEvaluatedKey;
-  } while (startKey);
-}
 
 function toNodeRecord(item: Record<string, unknown>): NodeRecord {
   return {

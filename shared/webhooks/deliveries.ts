@@ -9,6 +9,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { documents } from "../aws/clients";
 import { tableName } from "../aws/resources";
+import { queryAll } from "../storage/query";
 import { failure, type WebhookResult } from "./errors";
 import { sendJob, type WebhookJob } from "./jobs";
 import { deliveryKey, deliveryLogPk, deliveryLogSk, endpointKey, parkedPk, parkedSk } from "./keys";
@@ -566,40 +567,32 @@ export async function forgetStream(
 ): Promise<number> {
   let emptied = 0;
   for (const endpointId of endpointIds) {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await documents().send(
-        new QueryCommand({
+    for await (const item of queryAll({
+      TableName: table(),
+      IndexName: "gsi1",
+      KeyConditionExpression: "gsi1pk = :pk",
+      ExpressionAttributeValues: { ":pk": deliveryLogPk(tenantId, endpointId) },
+    })) {
+      const rec = fromItem(item);
+      if (rec.stream !== stream) continue;
+      const open = rec.status !== "succeeded";
+      await documents().send(
+        new UpdateCommand({
           TableName: table(),
-          IndexName: "gsi1",
-          KeyConditionExpression: "gsi1pk = :pk",
-          ExpressionAttributeValues: { ":pk": deliveryLogPk(tenantId, endpointId) },
-          ExclusiveStartKey: start,
+          Key: deliveryKey(tenantId, rec.id),
+          UpdateExpression: open
+            ? "SET body = :empty, #s = :failed, lastError = :why, updatedAt = :now"
+            : "SET body = :empty, updatedAt = :now",
+          ...(open ? { ExpressionAttributeNames: { "#s": "status" } } : {}),
+          ExpressionAttributeValues: {
+            ":empty": "",
+            ":now": Date.now(),
+            ...(open ? { ":failed": "failed", ":why": "the stream was deleted: its data is erased" } : {}),
+          },
         }),
       );
-      for (const item of page.Items ?? []) {
-        const rec = fromItem(item);
-        if (rec.stream !== stream) continue;
-        const open = rec.status !== "succeeded";
-        await documents().send(
-          new UpdateCommand({
-            TableName: table(),
-            Key: deliveryKey(tenantId, rec.id),
-            UpdateExpression: open
-              ? "SET body = :empty, #s = :failed, lastError = :why, updatedAt = :now"
-              : "SET body = :empty, updatedAt = :now",
-            ...(open ? { ExpressionAttributeNames: { "#s": "status" } } : {}),
-            ExpressionAttributeValues: {
-              ":empty": "",
-              ":now": Date.now(),
-              ...(open ? { ":failed": "failed", ":why": "the stream was deleted: its data is erased" } : {}),
-            },
-          }),
-        );
-        emptied++;
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+      emptied++;
+    }
   }
   return emptied;
 }
