@@ -17,11 +17,11 @@ import { appendAudit } from "./audit";
 import { chainOf } from "./layout";
 import { ConsentRuleError, recipientKey } from "./record";
 import {
+  ConsentNotFound,
   changeConsent,
   consentIdsOfRecipient,
   consentsOfSubject,
   dropGrantsOfStream,
-  getConsent,
 } from "./store";
 import { streamsOfSubject } from "./subject-streams";
 
@@ -33,7 +33,7 @@ export interface Erased {
   readonly offlineMessagesDeleted: number;
 }
 
-/** Withdraws a consent still requested or granted, as the system; false if it was already over. */
+/** Withdraws a consent still requested or granted, as the system; false if it was over or is gone. */
 async function end(consentId: string, why: string, domain: string): Promise<boolean> {
   try {
     const { record } = await changeConsent(
@@ -45,7 +45,7 @@ async function end(consentId: string, why: string, domain: string): Promise<bool
     await applyToSubscriptions(record);
     return true;
   } catch (err) {
-    if (err instanceof ConsentRuleError) return false;
+    if (err instanceof ConsentRuleError || err instanceof ConsentNotFound) return false;
     throw err;
   }
 }
@@ -62,7 +62,7 @@ export async function eraseAccount(
   }
   // A consent naming it as recipient ends too: a later account of the same name must not inherit it.
   for (const id of await consentIdsOfRecipient(tenant.tenantId, recipientKey({ kind: "jid", id: bareJid }))) {
-    if ((await getConsent(id)) && (await end(id, why, tenant.domain))) consentsWithdrawn++;
+    if (await end(id, why, tenant.domain)) consentsWithdrawn++;
   }
   let itemsDeleted = 0;
   for (const node of await streamsOfSubject(tenant.domain, bareJid)) {

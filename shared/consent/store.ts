@@ -6,6 +6,7 @@ import { batchDelete, batchGet } from "../storage/batch";
 import { queryAll } from "../storage/query";
 import { appendAudit } from "./audit";
 import type { Json } from "./chain";
+import { decide, type Verdict } from "./enforce";
 import { tenantKey } from "./keys";
 import { chainOf, consentKey, grantKey, recipientPointerKey, subjectIndexPk } from "./layout";
 import { makeReceipt, type SignedReceipt, signReceipt } from "./receipt";
@@ -14,6 +15,7 @@ import {
   type ConsentRequest,
   type HistoryEntry,
   recipientKey,
+  recipientKeysOfJid,
   requestConsent,
   stateAt,
   transition,
@@ -231,6 +233,22 @@ export function grantsFrom(items: readonly Record<string, unknown>[]): Map<strin
     });
   }
   return out;
+}
+
+/**
+ * Whether `recipient` (a bare JID, or another recipient by its key: "webhook:<id>", "application:<id>")
+ * may receive data of a stream about `subject` now: one grant read, none for data that is not
+ * personal or for the subject's own. A delivery of many recipients reads grants in its own batch.
+ */
+export async function consentVerdict(
+  service: string,
+  node: string,
+  subject: string | undefined,
+  recipient: string | { readonly key: string },
+): Promise<Verdict> {
+  if (subject === undefined || recipient === subject) return { allowed: true };
+  const keys = typeof recipient === "string" ? recipientKeysOfJid(recipient) : [recipient.key];
+  return decide(recipient, subject, await grantsOn(service, node, keys), new Date());
 }
 
 /** The grants of `recipients` on one stream, read in one round (for callers without other keys to read). */

@@ -30,7 +30,9 @@ export async function fanOut(
   const shards = new Map<number, { jid: string; subid: string }[]>();
   for (const s of page.subscribers) {
     const shard = shardOf(s.jid);
-    shards.set(shard, [...(shards.get(shard) ?? []), { jid: s.jid, subid: s.subid }]);
+    const list = shards.get(shard) ?? [];
+    list.push({ jid: s.jid, subid: s.subid });
+    shards.set(shard, list);
   }
   const deliveries: { id: string; body: DeliveryJob; dedup: string; group: string }[] = [];
   for (const [shard, recipients] of [...shards].sort(([a], [b]) => a - b)) {

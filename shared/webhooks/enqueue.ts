@@ -1,5 +1,5 @@
 import type { CarriedItem } from "../fanout/jobs";
-import { getItem } from "../pubsub/store";
+import { getItem, getNode } from "../pubsub/store";
 import { createDelivery } from "./deliveries";
 import { endpointRecords } from "./endpoints";
 import { sendJobs, type WebhookJob } from "./jobs";
@@ -37,9 +37,10 @@ export async function enqueueWebhookDeliveries(job: {
     itemId: item.itemId,
     publisher: item.publisher,
   };
+  const node = await getNode(job.service, job.node);
   const wanted = [];
   for (const endpoint of endpoints) {
-    const decision = await shouldDeliver(endpoint, event);
+    const decision = await shouldDeliver(endpoint, event, node);
     if (decision.deliver) wanted.push({ endpoint, names: decision.names });
   }
   if (wanted.length === 0) return { deliveries: 0 };

@@ -1,7 +1,6 @@
-import { decide } from "../consent/enforce";
 import { recipientKey } from "../consent/record";
-import { grantsOn } from "../consent/store";
-import { getNode } from "../pubsub/store";
+import { consentVerdict } from "../consent/store";
+import { getNode, type NodeRecord } from "../pubsub/store";
 import type { EndpointRecord } from "./endpoints";
 
 // Whether one published item goes to one endpoint: the single place this is decided, at fan-out and
@@ -23,17 +22,21 @@ export type Decision =
   | { deliver: true; consentId?: string; names?: readonly string[] }
   | { deliver: false; reason: string };
 
-export async function shouldDeliver(endpoint: EndpointRecord, event: StreamEvent): Promise<Decision> {
+/** `node`: the stream, when the caller has read it already (once for all its endpoints). */
+export async function shouldDeliver(
+  endpoint: EndpointRecord,
+  event: StreamEvent,
+  node?: NodeRecord,
+): Promise<Decision> {
   if (endpoint.tenantId !== event.tenantId) return { deliver: false, reason: "endpoint of another tenant" };
   if (!endpoint.enabled) return { deliver: false, reason: "endpoint disabled" };
   if (endpoint.streams !== "all" && !endpoint.streams.includes(event.node)) {
     return { deliver: false, reason: `endpoint no longer subscribed to stream ${event.node}` };
   }
-  const subject = (await getNode(event.service, event.node))?.config.dataSubject;
+  const subject = (node ?? (await getNode(event.service, event.node)))?.config.dataSubject;
   if (subject === undefined) return { deliver: true };
   const me = recipientKey({ kind: "webhook", id: endpoint.id });
-  const grants = await grantsOn(event.service, event.node, [me]);
-  const verdict = decide({ key: me }, subject, grants, new Date());
+  const verdict = await consentVerdict(event.service, event.node, subject, { key: me });
   if (!verdict.allowed)
     return { deliver: false, reason: `${verdict.reason} of ${subject} for this endpoint` };
   return {

@@ -55,6 +55,32 @@ function recordsOf(inbox: Element[], itemId: string): Record<string, string>[] {
   return (item?.getChild("sensml")?.getChildren("senml") ?? []).map((r) => r.attrs as Record<string, string>);
 }
 
+/** The fields of the consent form the subject was sent, once it arrived. */
+async function consentForm(inbox: Element[]): Promise<Map<string, string>> {
+  const form = () =>
+    inbox
+      .find((s) => s.attrs.from === SERVICE && s.getChild("x", "jabber:x:data"))
+      ?.getChild("x", "jabber:x:data");
+  await until(() => form() !== undefined, "the consent form", 10_000);
+  return new Map(
+    (form()?.getChildren("field") ?? []).map((f) => [String(f.attrs.var), f.getChildText("value") ?? ""]),
+  );
+}
+
+/** The subject's answer to the form: a submitted subscription authorisation form. */
+function answer(fields: Element[]): Element {
+  return xml(
+    "message",
+    { to: SERVICE },
+    xml(
+      "x",
+      { xmlns: "jabber:x:data", type: "submit" },
+      field("FORM_TYPE", "http://jabber.org/protocol/pubsub#subscribe_authorization"),
+      ...fields,
+    ),
+  );
+}
+
 describe("consent over XMPP", () => {
   it("pending until approved; minimised; withdrawn, queued items included; logged on a verifiable chain", {
     timeout: 120_000,
@@ -94,14 +120,7 @@ describe("consent over XMPP", () => {
     expect(asked.getChild("pubsub")?.getChild("subscription")?.attrs.subscription).toBe("pending");
 
     // The subject is asked, with the purpose; meanwhile an item goes to no one but the subject.
-    const form = () =>
-      household.inbox
-        .find((s) => s.attrs.from === SERVICE && s.getChild("x", "jabber:x:data"))
-        ?.getChild("x", "jabber:x:data");
-    await until(() => form() !== undefined, "the consent form", 10_000);
-    const values = new Map(
-      (form()?.getChildren("field") ?? []).map((f) => [f.attrs.var, f.getChildText("value") ?? ""]),
-    );
+    const values = await consentForm(household.inbox);
     expect(values.get(`{${NS_CONSENT}}purpose`)).toBe("tariff advice");
     const consentId = values.get(`{${NS_CONSENT}}consent_id`) ?? "";
     expect(await publish(owner.xmpp, NODE, "before", pack(1000, 230), SERVICE)).toBe("result");
@@ -110,20 +129,13 @@ describe("consent over XMPP", () => {
 
     // The subject allows, for 30 days only: subscribed, and a signed receipt.
     await household.xmpp.send(
-      xml(
-        "message",
-        { to: SERVICE },
-        xml(
-          "x",
-          { xmlns: "jabber:x:data", type: "submit" },
-          field("FORM_TYPE", "http://jabber.org/protocol/pubsub#subscribe_authorization"),
-          field(`{${NS_CONSENT}}consent_id`, consentId),
-          field("pubsub#node", NODE),
-          field("pubsub#subscriber_jid", `advisor@${D}`),
-          field(`{${NS_CONSENT}}valid_days`, "30"),
-          field("pubsub#allow", "true"),
-        ),
-      ),
+      answer([
+        field(`{${NS_CONSENT}}consent_id`, consentId),
+        field("pubsub#node", NODE),
+        field("pubsub#subscriber_jid", `advisor@${D}`),
+        field(`{${NS_CONSENT}}valid_days`, "30"),
+        field("pubsub#allow", "true"),
+      ]),
     );
     const receiptOf = (inbox: Element[]) =>
       inbox.map((s) => s.getChild("receipt", NS_CONSENT)).find((r) => r !== undefined);
@@ -211,27 +223,9 @@ describe("consent over XMPP", () => {
         ),
       ),
     ).toBe("result");
-    const form = () =>
-      household.inbox.find((s) => s.attrs.from === SERVICE && s.getChild("x", "jabber:x:data"));
-    await until(() => form() !== undefined, "the consent form", 10_000);
-    const consentId =
-      form()
-        ?.getChild("x", "jabber:x:data")
-        ?.getChildren("field")
-        .find((f) => f.attrs.var === `{${NS_CONSENT}}consent_id`)
-        ?.getChildText("value") ?? "";
+    const consentId = (await consentForm(household.inbox)).get(`{${NS_CONSENT}}consent_id`) ?? "";
     await household.xmpp.send(
-      xml(
-        "message",
-        { to: SERVICE },
-        xml(
-          "x",
-          { xmlns: "jabber:x:data", type: "submit" },
-          field("FORM_TYPE", "http://jabber.org/protocol/pubsub#subscribe_authorization"),
-          field(`{${NS_CONSENT}}consent_id`, consentId),
-          field("pubsub#allow", "true"),
-        ),
-      ),
+      answer([field(`{${NS_CONSENT}}consent_id`, consentId), field("pubsub#allow", "true")]),
     );
     await until(() => household.inbox.some((s) => s.getChild("receipt", NS_CONSENT)), "the receipt", 10_000);
     expect(await publish(owner.xmpp, node, "valid", pack(1, 2), SERVICE)).toBe("result");

@@ -15,13 +15,12 @@ import { consentsOfSubject } from "../../consent/store";
 import { PURPOSES, type Purpose } from "../../consent/vocabulary";
 import { ProblemError } from "../problem";
 import { decideAsSubject } from "../v1/routes/me";
-import { authenticateSubject, type SubjectEnv, subjectOf } from "../v1/subject-auth";
+import { authenticateSubject, type SubjectEnv, saslSecret, subjectOf } from "../v1/subject-auth";
 
 const ACTIONS = { grant: "granted", refuse: "refused", withdraw: "withdrawn" } as const;
 
 function formToken(jid: string): string {
-  const secret = process.env.RELAIS_SASL_SECRET ?? "";
-  return createHmac("sha256", secret).update(`console-form:${jid}`).digest("base64url");
+  return createHmac("sha256", saslSecret()).update(`console-form:${jid}`).digest("base64url");
 }
 
 function sameToken(a: string, b: string): boolean {

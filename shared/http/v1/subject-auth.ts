@@ -52,7 +52,7 @@ export function parseBasic(header: string | undefined): { jid: string; password:
   return { jid, password };
 }
 
-function saslSecret(): string {
+export function saslSecret(): string {
   const secret = process.env.RELAIS_SASL_SECRET;
   if (!secret) throw new Error("the subject's door needs RELAIS_SASL_SECRET (the SaslSecret secret)");
   return secret;

@@ -13,7 +13,7 @@ import {
 } from "../roster/subscriptions";
 import { deliverToSession } from "../routing/outbound";
 import { deliver, route } from "../routing/router";
-import { markOffline } from "../session/routes";
+import { markMissedSince } from "../session/routes";
 import type { SessionRecord, SessionState } from "../session/state";
 import { getSession, sessionsOf } from "../session/store";
 import { fullJid, sendStanza, type Turn } from "../session/turn";
@@ -126,7 +126,7 @@ export async function goOffline(state: SessionState, turn?: Turn, stanza?: Eleme
   // RFC 6121 4.5.2: an unavailable presence the client sent itself is reflected to it.
   if (turn && stanza) sendStanza(turn, addressed(unavailable, from));
   // Still bound, but takes no stream notifications now: its next available presence replays them.
-  if (stanza) await markOffline(user);
+  if (stanza) await markMissedSince(user, Date.now());
 }
 
 async function outboundSubscription(turn: Turn, user: string, el: Element): Promise<void> {

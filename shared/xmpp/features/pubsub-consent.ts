@@ -20,7 +20,7 @@ import {
 } from "../../consent/store";
 import { PURPOSE_CODES, type Purpose } from "../../consent/vocabulary";
 import { pubsubServiceDomain } from "../../directory/domains";
-import type { NodeConfig } from "../../pubsub/config";
+import { formValues, type NodeConfig } from "../../pubsub/config";
 import { fail, type PubsubFailure } from "../../pubsub/errors";
 import { getSubscription, type NodeRecord, type Subscription } from "../../pubsub/store";
 import { type IqFeature, iqKey } from "../iq/dispatch";
@@ -60,15 +60,8 @@ export async function requestFromSubscription(
 ): Promise<
   { consentId: string; purposes: string; validDays: number; names?: readonly string[] } | PubsubFailure
 > {
-  const values = new Map<string, string[]>();
-  for (const field of options?.getChildren("field") ?? []) {
-    if (typeof field.attrs.var === "string") {
-      values.set(
-        field.attrs.var,
-        field.getChildren("value").map((v) => v.getText()),
-      );
-    }
-  }
+  // A form that is not a submitted one was refused already, by the subscription's own options check.
+  const values = (options && formValues(options)) || new Map<string, string[]>();
   const one = (name: string) => values.get(name)?.[0];
   const purposeCodes = values.get(FIELD_PURPOSE) ?? [DEFAULTS.purpose];
   const parsed = consentRequestSchema.safeParse({

@@ -1,8 +1,8 @@
 import { appendAudit } from "../../consent/audit";
-import { decide, minimise } from "../../consent/enforce";
+import type { Json } from "../../consent/chain";
+import { minimise } from "../../consent/enforce";
 import { chainOf } from "../../consent/layout";
-import { recipientKeysOfJid } from "../../consent/record";
-import { grantsOn } from "../../consent/store";
+import { consentVerdict } from "../../consent/store";
 import { pubsubServiceDomain } from "../../directory/domains";
 import { notification } from "../../fanout/deliver";
 import { alreadyDelivered, type Delivered, markDelivered, markId } from "../../fanout/delivered";
@@ -40,9 +40,7 @@ export async function replayMissedItems(turn: Turn, user: string, othersAvailabl
     if (!record) continue;
     // Personal data: only under a consent valid now, and only the names it covers.
     const subject = record.config.dataSubject;
-    const verdict = subject
-      ? decide(user, subject, await grantsOn(service, node, recipientKeysOfJid(user)), new Date())
-      : { allowed: true as const };
+    const verdict = await consentVerdict(service, node, subject, user);
     if (!verdict.allowed) continue;
     const since = Math.max(offline.since ?? 0, sub.subscribedAt ?? 0);
     for (const item of await itemsSince(service, node, since, record.config.maxItems)) {
@@ -58,6 +56,8 @@ export async function replayMissedItems(turn: Turn, user: string, othersAvailabl
   const marks: Delivered[] = candidates.map((c) => ({ ...c.item, jid: c.jid }));
   const done = await alreadyDelivered(marks);
   const sent: Delivered[] = [];
+  // Replayed personal data is a delivery decision too: one entry on each subject's chain for the replay.
+  const audits = new Map<string, { tenantId: string; decisions: Json[] }>();
   for (const c of candidates) {
     if (done.has(markId(c.item.itemId, c.jid))) continue;
     const domain = (await pubsubServiceDomain(c.item.service))?.domain ?? c.item.service;
@@ -67,19 +67,27 @@ export async function replayMissedItems(turn: Turn, user: string, othersAvailabl
     const message = notification(c.item, payload, c.jid, c.subid);
     sendStanza(turn, withDelay(message, domain, new Date(c.item.publishedAt)));
     sent.push({ ...c.item, jid: c.jid });
-  }
-  turn.after.push(() => markDelivered(sent));
-  // Replayed personal data is a delivery decision too: logged on each subject's chain.
-  for (const c of candidates) {
-    if (!c.audit || !sent.some((d) => d.itemId === c.item.itemId && d.node === c.item.node)) continue;
-    const { tenantId, subject, consentId } = c.audit;
-    turn.after.push(async () => {
-      await appendAudit(tenantId, chainOf(tenantId, subject), "delivery", {
+    if (c.audit) {
+      const { tenantId, subject, consentId } = c.audit;
+      const key = chainOf(tenantId, subject);
+      const audit = audits.get(key) ?? { tenantId, decisions: [] };
+      audit.decisions.push({
+        to: c.jid,
         stream: `${c.item.service}/${c.item.node}`,
         itemId: c.item.itemId,
+        consentId: consentId ?? null,
+        refused: null,
+      });
+      audits.set(key, audit);
+    }
+  }
+  turn.after.push(() => markDelivered(sent));
+  for (const [chain, { tenantId, decisions }] of audits) {
+    turn.after.push(async () => {
+      await appendAudit(tenantId, chain, "delivery", {
         at: new Date().toISOString(),
         replayed: true,
-        decisions: [{ to: c.jid, consentId: consentId ?? null, refused: null }],
+        decisions,
       });
     });
   }

@@ -3,10 +3,9 @@
 // directory, asks rules.ts for the decision and carries it out; the fan-out pipeline delivers notifications.
 import { randomUUID } from "node:crypto";
 import { type Element, xml } from "@xmpp/xml";
-import { decide, minimise } from "../../consent/enforce";
+import { minimise } from "../../consent/enforce";
 import { eraseStream } from "../../consent/erase";
-import { recipientKeysOfJid } from "../../consent/record";
-import { grantsOn } from "../../consent/store";
+import { consentVerdict } from "../../consent/store";
 import { hostedDomain, pubsubServiceDomain, pubsubServiceOf } from "../../directory/domains";
 import { loadRoster } from "../../directory/rosters";
 import {
@@ -465,14 +464,7 @@ async function items(el: Element, svc: Service, who: Requester): Promise<Outcome
   // Personal data is retrieved under the same rule as it is delivered: the subject's consent, valid
   // now, and only the names it covers.
   const subject = node.config.dataSubject;
-  const verdict = subject
-    ? decide(
-        who.bare,
-        subject,
-        await grantsOn(svc.service, node.node, recipientKeysOfJid(who.bare)),
-        new Date(),
-      )
-    : ({ allowed: true } as const);
+  const verdict = await consentVerdict(svc.service, node.node, subject, who.bare);
   if (!verdict.allowed) {
     return fail(
       "consent-required",

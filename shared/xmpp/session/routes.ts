@@ -52,11 +52,6 @@ export async function removeRoute(bareJid: string, connectionId: string, offline
   );
 }
 
-/** The account became unavailable without its session ending (presence type="unavailable"). */
-export async function markOffline(bareJid: string, since = Date.now()): Promise<void> {
-  await markMissedSince(bareJid, since);
-}
-
 /**
  * Notifications of items published at or after `since` may not have reached the account (it was found
  * without a live session): moves the replay start back to `since` if it is later.

@@ -4,9 +4,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { type Element, xml } from "@xmpp/xml";
 import type { Context } from "hono";
-import { decide } from "../../../consent/enforce";
 import { eraseStream } from "../../../consent/erase";
-import { grantsOn } from "../../../consent/store";
+import { consentVerdict } from "../../../consent/store";
 import { getAccount } from "../../../directory/accounts";
 import { pubsubServiceOf } from "../../../directory/domains";
 import {
@@ -563,7 +562,7 @@ export function streamRoutes() {
       const subject = node.config.dataSubject;
       if (subject === undefined) return c.json({ items: items.map(itemView) }, 200);
       const me = `application:${auth(c).key.keyId}`;
-      const verdict = decide({ key: me }, subject, await grantsOn(node.service, node.node, [me]), new Date());
+      const verdict = await consentVerdict(node.service, node.node, subject, { key: me });
       if (!verdict.allowed) {
         throw new ProblemError(
           "consent-required",
