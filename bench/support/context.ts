@@ -42,7 +42,7 @@ export interface BenchContext {
    * sends on its own, like XEP-0198 <r/> 250 ms after a stanza, are part of what is measured), and
    * returns what was recorded.
    */
-  measure<T>(fn: () => Promise<T>, quietMs?: number): Promise<Window<T>>;
+  measure<T>(fn: () => Promise<T>, quietMs?: number, opts?: { attributeCalls?: boolean }): Promise<Window<T>>;
   /** Waits until no invocation (WebSocket route or queue consumer) has run for `quietMs`. */
   settle(quietMs: number, timeoutMs?: number): Promise<void>;
   /** Memory of the XMPP frame function in the manifest, for GB-s figures. */
@@ -94,13 +94,19 @@ export async function startBenchContext(opts: { quick: boolean; domain?: string 
       await createAccount(jid, password);
       return { jid, password };
     },
-    async measure(fn, quietMs = 400) {
+    async measure(fn, quietMs = 400, opts = {}) {
       await recorder.settle(50);
       recorder.clear();
       resetCallCounts();
+      recorder.attributeCalls = opts.attributeCalls ?? true;
       const started = performance.now();
-      const value = await fn();
-      await recorder.settle(quietMs);
+      let value: Awaited<ReturnType<typeof fn>>;
+      try {
+        value = await fn();
+        await recorder.settle(quietMs);
+      } finally {
+        recorder.attributeCalls = true;
+      }
       const wallMs = performance.now() - started;
       return { value, ...recorder.snapshot(), totals: callCounts(), wallMs };
     },

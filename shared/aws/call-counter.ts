@@ -83,6 +83,8 @@ const CAPACITY_OPERATIONS = new Set([
   "BatchWriteItem",
   "TransactGetItems",
   "TransactWriteItems",
+  "ExecuteStatement",
+  "BatchExecuteStatement",
 ]);
 
 interface Consumed {

@@ -9,12 +9,13 @@ import { hostedDomain } from "../directory/domains";
 import { getItem, getNode, type StoredItem } from "../pubsub/store";
 import { bareOf, parseJid } from "../xmpp/jid";
 import { NS_PUBSUB_EVENT } from "../xmpp/namespaces";
-import { deliverToSession } from "../xmpp/routing/outbound";
+import { deliverToSession, MAX_UNACKED, sendQueued } from "../xmpp/routing/outbound";
+import { type Enqueue, type EnqueueOutcome, enqueueEach } from "../xmpp/session/enqueue-many";
 import { retireSession } from "../xmpp/session/retire";
 import { type AccountRoute, lookupRoutes, markMissedSince } from "../xmpp/session/routes";
 import type { SessionRecord } from "../xmpp/session/state";
 import { parseStored } from "../xmpp/stored-xml";
-import { type Delivered, deliveredKeys, foundMarks, markDelivered, markId } from "./delivered";
+import { type Delivered, deliveredKeys, markDelivered, markedIn, markId } from "./delivered";
 import type { DeliveryJob } from "./jobs";
 
 /**
@@ -24,8 +25,17 @@ import type { DeliveryJob } from "./jobs";
 export type Outcome = "online" | "deferred" | "remote-pending" | "skipped" | "refused";
 
 export interface DeliveryPorts {
-  /** Delivers one notification to one subscriber, given its account's routing item and sessions. */
-  notify(jid: string, notification: Element, item: StoredItem, account: Account): Promise<Outcome>;
+  /**
+   * Notifies the recipients of one message, given their accounts' routing items and sessions. One
+   * failing does not stop the others: its outcome is the Error.
+   */
+  notify(notices: readonly Notice[], item: StoredItem): Promise<Array<Outcome | Error>>;
+}
+
+export interface Notice {
+  readonly jid: string;
+  readonly notification: Element;
+  readonly account: Account;
 }
 
 export interface Account {
@@ -38,13 +48,14 @@ export interface Account {
  * Notifies the recipients of one delivery message, skipping those already notified of the item: no
  * subscriber sees an item twice because an attempt failed half-way, a message was redriven, or the
  * item was fanned out again. Per message of 50 recipients: one read of the item, one BatchGetItem for
- * the delivered-marks and the recipients' routing items together, one for their sessions, one
- * BatchWriteItem per 25 marks, and a PostToConnection per online session. A crash after notifications
+ * the recipients' delivered-marks (a set per shard) and routing items together, one for their sessions,
+ * one BatchExecuteStatement per 25 XEP-0198 sessions (queueing the stanza for resumption), one
+ * UpdateItem adding the notified recipients to the mark set, and a PostToConnection per online session. A crash after notifications
  * and before their marks are written can repeat those notifications (at most one message's worth).
  */
 export async function deliverJob(
   job: DeliveryJob,
-  ports: DeliveryPorts = { notify },
+  ports: DeliveryPorts = { notify: notifyAll },
 ): Promise<Record<Outcome, number>> {
   const counts: Record<Outcome, number> = {
     online: 0,
@@ -75,7 +86,7 @@ export async function deliverJob(
     { table: tableName("Streams"), keys: deliveredKeys(marks) },
     ...(subject ? [{ table: tableName("Consents"), keys: grantKeysWanted }] : []),
   ]);
-  const done = foundMarks(extra.get(tableName("Streams")) ?? []);
+  const done = await markedIn(marks, extra.get(tableName("Streams")) ?? []);
   const grants = grantsFrom(extra.get(tableName("Consents")) ?? []);
   const payload = parseStored(item.payload);
   const now = new Date();
@@ -89,45 +100,43 @@ export async function deliverJob(
     if (!minimised.has(key)) minimised.set(key, minimise(payload, names, item.publishedAt));
     return minimised.get(key);
   };
-  // Recipients are independent (each appears once per message; a subscriber's order across items is
-  // kept by the FIFO group), so they are notified several at a time. One failing does not stop the
-  // others: they are marked, and the retry of this message notifies only the rest.
-  const failures: unknown[] = [];
-  const notified: Delivered[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < todo.length) {
-      const r = todo[next++] as (typeof todo)[number];
-      try {
-        const bare = bareOfRecipient(r.jid);
-        const verdict = decide(bare, subject, grants, now);
-        const body = verdict.allowed ? payloadFor(verdict.names) : undefined;
-        if (subject) {
-          decisions.push(
-            verdict.allowed
-              ? {
-                  to: r.jid,
-                  ...(verdict.consentId ? { consentId: verdict.consentId } : {}),
-                  ...(body ? {} : { refused: "no record within the consent's names" }),
-                }
-              : { to: r.jid, refused: verdict.reason },
-          );
-        }
-        if (!body) {
-          counts.refused++;
-          continue;
-        }
-        const message = notification(item, body, r.jid, r.subid);
-        const account = { route: routes.get(bare), sessions: sessions.get(bare) ?? [] };
-        const outcome = await ports.notify(r.jid, message, item, account);
-        counts[outcome]++;
-        if (outcome === "online") notified.push({ ...item, jid: r.jid });
-      } catch (err) {
-        failures.push(err);
-      }
+  const notices: Notice[] = [];
+  for (const r of todo) {
+    const bare = bareOfRecipient(r.jid);
+    const verdict = decide(bare, subject, grants, now);
+    const body = verdict.allowed ? payloadFor(verdict.names) : undefined;
+    if (subject) {
+      decisions.push(
+        verdict.allowed
+          ? {
+              to: r.jid,
+              ...(verdict.consentId ? { consentId: verdict.consentId } : {}),
+              ...(body ? {} : { refused: "no record within the consent's names" }),
+            }
+          : { to: r.jid, refused: verdict.reason },
+      );
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENT_NOTIFICATIONS, todo.length) }, worker));
+    if (!body) counts.refused++;
+    else
+      notices.push({
+        jid: r.jid,
+        notification: notification(item, body, r.jid, r.subid),
+        account: { route: routes.get(bare), sessions: sessions.get(bare) ?? [] },
+      });
+  }
+  // One failing does not stop the others: they are marked, and the retry of this message notifies only
+  // the rest.
+  const failures: Error[] = [];
+  const notified: Delivered[] = [];
+  const outcomes = await ports.notify(notices, item);
+  notices.forEach((n, i) => {
+    const outcome = outcomes[i] ?? new Error(`no outcome for ${n.jid}`);
+    if (outcome instanceof Error) failures.push(outcome);
+    else {
+      counts[outcome]++;
+      if (outcome === "online") notified.push({ ...item, jid: n.jid });
+    }
+  });
   await markDelivered(notified);
   // Every decision on personal data is logged on the subject's audit chain: one entry per message.
   if (subject && decisions.length > 0) {
@@ -145,7 +154,7 @@ export async function deliverJob(
   if (failures.length > 0) {
     throw new AggregateError(
       failures,
-      `${failures.length} of ${todo.length} notifications failed; the retry sends them`,
+      `${failures.length} of ${notices.length} notifications failed; the retry sends them`,
     );
   }
   return counts;
@@ -179,33 +188,84 @@ export function notification(item: StoredItem, payload: Element, to: string, sub
 }
 
 /**
- * To a subscriber's available sessions (a full-JID subscription: that session only). With none, or
- * when the sockets turn out gone, the notification is deferred: the account's next login replays the
- * item from its node. Remote subscribers wait for the federation gateway.
+ * To each subscriber's available sessions (a full-JID subscription: that session only). The stanzas
+ * for attached XEP-0198 sessions are queued for resumption first, all of them in a few batched
+ * requests; then they are posted, CONCURRENT_NOTIFICATIONS at a time (recipients are independent: each
+ * appears once per message, and a subscriber's order across items is kept by its FIFO group).
  */
-async function notify(jid: string, message: Element, item: StoredItem, account: Account): Promise<Outcome> {
-  const to = parseJid(jid);
-  if (!to?.local) return "skipped";
-  if (!(await hostedDomain(to.domain))) return "remote-pending";
+async function notifyAll(notices: readonly Notice[], item: StoredItem): Promise<Array<Outcome | Error>> {
+  const plans = await Promise.all(notices.map(plan));
+  const batched: Enqueue[] = [];
+  for (const p of plans)
+    for (const t of p.targets)
+      if (t.session.smEnabled && !t.session.detached) {
+        t.queued = batched.length;
+        batched.push({ session: t.session, stanza: p.text });
+      }
+  const queued = batched.length > 0 ? await enqueueEach(batched, MAX_UNACKED) : [];
+  const outcomes: Array<Outcome | Error> = new Array(plans.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < plans.length) {
+      const i = next++;
+      const p = plans[i] as Plan;
+      try {
+        outcomes[i] = p.outcome ?? (await notify(p, item, queued));
+      } catch (err) {
+        outcomes[i] = err instanceof Error ? err : new Error(String(err));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENT_NOTIFICATIONS, plans.length) }, worker));
+  return outcomes;
+}
+
+interface Plan {
+  readonly notice: Notice;
+  readonly text: string;
+  readonly bare: string;
+  /** Decided without sending. */
+  readonly outcome?: Outcome;
+  /** `queued`: the entry of the batched queue writes that holds this session's copy. */
+  readonly targets: Array<{ session: SessionRecord; queued?: number }>;
+}
+
+async function plan(notice: Notice): Promise<Plan> {
+  const text = notice.notification.toString();
+  const to = parseJid(notice.jid);
+  if (!to?.local) return { notice, text, bare: notice.jid, outcome: "skipped", targets: [] };
   const bare = bareOf(to);
+  if (!(await hostedDomain(to.domain))) return { notice, text, bare, outcome: "remote-pending", targets: [] };
+  const { sessions } = notice.account;
   const targets = to.resource
-    ? account.sessions.filter((s) => s.resource === to.resource)
-    : account.sessions.filter((s) => s.available && s.priority >= 0);
-  const text = message.toString();
+    ? sessions.filter((s) => s.resource === to.resource)
+    : sessions.filter((s) => s.available && s.priority >= 0);
+  return { notice, text, bare, targets: targets.map((session) => ({ session })) };
+}
+
+/**
+ * Posts one notification to its sessions. With none delivered, or when the sockets turn out gone, the
+ * notification is deferred: the account's next login replays the item from its node.
+ */
+async function notify(p: Plan, item: StoredItem, queued: readonly EnqueueOutcome[]): Promise<Outcome> {
   let delivered = false;
-  for (const s of targets) {
-    const result = await deliverToSession(s, text);
+  for (const t of p.targets) {
+    const q = t.queued === undefined ? undefined : queued[t.queued];
+    if (q instanceof Error) throw q;
+    const result =
+      q === undefined ? await deliverToSession(t.session, p.text) : await sendQueued(t.session, p.text, q);
     if (result === "sent" || result === "queued") delivered = true;
     // The socket vanished without $disconnect yet (410 Gone): end that session now.
-    else if (result === "gone") await retireSession(s, { socketAlreadyGone: true });
+    else if (result === "gone") await retireSession(t.session, { socketAlreadyGone: true });
   }
   if (delivered) return "online";
   // The replay at next login starts at the account's offline moment (or, for an account that never
   // logged in, at each subscription's date): an item published before that moment and delivered only
   // now (a queue backlog, a session found gone, a session not yet or no longer available) moves it back.
-  const since = account.route?.offlineSince;
-  if (account.route && (since === undefined || since > item.publishedAt)) {
-    await markMissedSince(bare, item.publishedAt);
+  const { route } = p.notice.account;
+  const since = route?.offlineSince;
+  if (route && (since === undefined || since > item.publishedAt)) {
+    await markMissedSince(p.bare, item.publishedAt);
   }
   return "deferred";
 }

@@ -66,14 +66,18 @@ export async function publishPack(input: PublishInput): Promise<PublishOutcome> 
     },
     config.itemExpire > 0 ? epochSeconds() + config.itemExpire : undefined,
   );
-  await store.trimItems(node.service, node.node, config.maxItems);
-  await enqueueFanout({
-    tenantId: node.tenantId,
-    service: node.service,
-    node: node.node,
-    itemId,
-    item: { payload: stored, publisher: input.publisher, publishedAt },
-  });
+  // The fan-out job carries the item, so trimming the node need not come first: it runs beside the
+  // hand-off, off the path to the subscribers.
+  await Promise.all([
+    enqueueFanout({
+      tenantId: node.tenantId,
+      service: node.service,
+      node: node.node,
+      itemId,
+      item: { payload: stored, publisher: input.publisher, publishedAt },
+    }),
+    store.trimItems(node.service, node.node, config.maxItems),
+  ]);
   return { ok: true, itemId, publishedAt };
 }
 

@@ -120,10 +120,8 @@ describe("SenML streams fanned out through the queues", () => {
     // notify rd3 only, once.
     await expect(
       deliverJob(job, {
-        notify: async (jid) => {
-          if (jid === `rd3@${A}`) throw new Error("crash on one recipient");
-          return "online";
-        },
+        notify: async (notices) =>
+          notices.map((n) => (n.jid === `rd3@${A}` ? new Error("crash on one recipient") : "online")),
       }),
     ).rejects.toThrow(/1 of 6 notifications failed/);
     const counts = await deliverJob(job);

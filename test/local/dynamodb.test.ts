@@ -1,5 +1,5 @@
-import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -75,6 +75,35 @@ describe("startDynamo", () => {
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }
+  });
+
+  it("keeps its SQLite file in write-ahead-log mode (file format bytes 18 and 19 are 2)", async () => {
+    const header = await readFile(join(dataDir, "shared-local-instance.db"));
+    expect([header[18], header[19]]).toEqual([2, 2]);
+  });
+
+  it("runs without the sqlite3 shell, and says its writes are slower", async () => {
+    const own = await mkdtemp(join(tmpdir(), "relais-dynamo-nosqlite-"));
+    const bin = join(own, "bin");
+    await mkdir(bin);
+    await symlink(execFileSync("sh", ["-c", "command -v java"]).toString().trim(), join(bin, "java"));
+    const savedPath = process.env.PATH;
+    process.env.PATH = bin;
+    const notices: string[] = [];
+    try {
+      const other = await startDynamo({
+        dataDir: join(own, "db"),
+        port: await freePort(),
+        notice: (l) => notices.push(l),
+      });
+      await other.stop();
+    } finally {
+      process.env.PATH = savedPath;
+      await rm(own, { recursive: true, force: true });
+    }
+    expect(notices).toEqual([
+      expect.stringMatching(/rollback journal \(no sqlite3 shell\): writes are slower/),
+    ]);
   });
 
   it("explains that Java is required when java is not on PATH", async () => {

@@ -34,12 +34,24 @@ export async function deliverToSession(target: SessionRecord, stanza: string): P
       if (queued === "refused") return "gone";
       // Attached again meanwhile (a resumption finished): sent like to any attached session.
     }
-    const queued = await enqueueForAck(target.connectionId, [stanza], MAX_UNACKED);
-    if (queued === false) return "gone";
-    // Asked every REQUEST_ACK_EVERY unacknowledged stanzas, counted by the queue this write returned.
-    const frames = queued % REQUEST_ACK_EVERY === 0 ? [stanza, ackRequest] : [stanza];
-    return (await postFrames(target.connectionId, frames)) === "sent" ? "sent" : "queued";
+    return sendQueued(target, stanza, await enqueueForAck(target.connectionId, [stanza], MAX_UNACKED));
   }
   if (target.detached) return "gone";
   return postFrames(target.connectionId, [stanza]);
+}
+
+/**
+ * Sends a stanza already appended to an attached XEP-0198 session's queue (`queued`: the queue's length
+ * with it; false: the session was gone or its queue full). Once queued it is delivered even if the post
+ * finds the socket gone: resumption resends it.
+ */
+export async function sendQueued(
+  target: SessionRecord,
+  stanza: string,
+  queued: number | false,
+): Promise<DeliveryResult> {
+  if (queued === false) return "gone";
+  // Asked every REQUEST_ACK_EVERY unacknowledged stanzas, counted by the queue the write reported.
+  const frames = queued % REQUEST_ACK_EVERY === 0 ? [stanza, ackRequest] : [stanza];
+  return (await postFrames(target.connectionId, frames)) === "sent" ? "sent" : "queued";
 }
