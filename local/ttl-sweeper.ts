@@ -32,6 +32,9 @@ export interface TtlSweeper {
 const MAX_AGE_SECONDS = 5 * 365 * 24 * 3600;
 // Deletes in flight at once: enough to clear a backlog, few enough not to starve the hub's own calls.
 const DELETE_CONCURRENCY = 16;
+// Items per Scan page. DynamoDB Local runs every request on one SQLite thread: a default 1 MB page is
+// one long job that stalls the hub's own requests behind it (a fan-out's tail latency showed it).
+const SCAN_PAGE_ITEMS = 100;
 
 export function startTtlSweeper(opts: TtlSweeperOptions): TtlSweeper {
   const now = opts.now ?? Date.now;
@@ -103,6 +106,7 @@ async function sweepTable(
       ExpressionAttributeNames: { ...ttlName, ...keyPlaceholders },
       ExpressionAttributeValues: values,
       ConsistentRead: true,
+      Limit: SCAN_PAGE_ITEMS,
     },
   );
   for await (const page of pages) {

@@ -51,7 +51,24 @@ export async function sendQueued(
   queued: number | false,
 ): Promise<DeliveryResult> {
   if (queued === false) return "gone";
-  // Asked every REQUEST_ACK_EVERY unacknowledged stanzas, counted by the queue the write reported.
-  const frames = queued % REQUEST_ACK_EVERY === 0 ? [stanza, ackRequest] : [stanza];
+  const frames = asksForAck(target, queued) ? [stanza, ackRequest] : [stanza];
   return (await postFrames(target.connectionId, frames)) === "sent" ? "sent" : "queued";
+}
+
+/**
+ * Whether the stanza that made the queue `queued` long is followed by an <r/>: one stanza in
+ * REQUEST_ACK_EVERY, counted over all the stanzas the session was sent (its base plus its queue), at a
+ * place in that cycle of its own. The subscribers of a stream get the same stanzas at the same time:
+ * counted from the same place, they would all acknowledge the same notification, a hundred <a/> frames
+ * (and Lambda invocations) at once every tenth item instead of ten for each.
+ */
+export function asksForAck(target: SessionRecord, queued: number): boolean {
+  return (target.smBase - 1 + queued + ackPhase(target.connectionId)) % REQUEST_ACK_EVERY === 0;
+}
+
+/** A session's place in the ack cycle, from its connection id (FNV-1a: a spread, not a secret). */
+function ackPhase(connectionId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < connectionId.length; i++) h = Math.imul(h ^ connectionId.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % REQUEST_ACK_EVERY;
 }
