@@ -97,7 +97,7 @@ export async function run(ctx: BenchContext): Promise<BenchTable[]> {
       node: "bench-fanout-100",
       subscribers: onlineIdx,
       online,
-      warmUp: q ? 1 : 10,
+      warmUp: q ? 1 : 30,
       runs: [
         { mode: "one at a time", items: q ? 2 : 10 },
         { mode: "one at a time", items: q ? 2 : 30, attribute: false },

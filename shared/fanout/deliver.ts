@@ -6,7 +6,8 @@ import { chainOf } from "../consent/layout";
 import { recipientKeysOfJid } from "../consent/record";
 import { grantKeys, grantsFrom } from "../consent/store";
 import { hostedDomain } from "../directory/domains";
-import { getItem, getNode, type StoredItem } from "../pubsub/store";
+import { nodeKey } from "../pubsub/keys";
+import { getItem, type StoredItem, toNodeRecord } from "../pubsub/store";
 import { bareOf, parseJid } from "../xmpp/jid";
 import { NS_PUBSUB_EVENT } from "../xmpp/namespaces";
 import { deliverToSession, MAX_UNACKED, sendQueued } from "../xmpp/routing/outbound";
@@ -47,10 +48,11 @@ export interface Account {
 /**
  * Notifies the recipients of one delivery message, skipping those already notified of the item: no
  * subscriber sees an item twice because an attempt failed half-way, a message was redriven, or the
- * item was fanned out again. Per message of 50 recipients: one read of the item, one BatchGetItem for
- * the recipients' delivered-marks (a set per shard) and routing items together, one for their sessions,
- * one BatchExecuteStatement per 25 XEP-0198 sessions (queueing the stanza for resumption), one
- * UpdateItem adding the notified recipients to the mark set, and a PostToConnection per online session. A crash after notifications
+ * item was fanned out again. Per message of 50 recipients: one BatchGetItem for the stream's record,
+ * the recipients' delivered-marks (a set per shard) and routing items together; one for their sessions
+ * (and consent grants); one BatchExecuteStatement per 25 XEP-0198 sessions (queueing the stanza for
+ * resumption); a PostToConnection per online session; one UpdateItem adding the notified recipients to
+ * the mark set. A crash after notifications
  * and before their marks are written can repeat those notifications (at most one message's worth).
  */
 export async function deliverJob(
@@ -64,29 +66,46 @@ export async function deliverJob(
     skipped: 0,
     refused: 0,
   };
-  const [item, node] = await Promise.all([
+  const streams = tableName("Streams");
+  const head = nodeKey(job.service, job.node);
+  const isHead = (i: Record<string, unknown>) => i.pk === head.pk && i.sk === head.sk;
+  const bareOfRecipient = (jid: string) => jid.split("/")[0] ?? jid;
+  const marks: Delivered[] = job.recipients.map((r) => ({
+    service: job.service,
+    node: job.node,
+    itemId: job.itemId,
+    jid: r.jid,
+  }));
+  const [item, local] = await Promise.all([
     job.item
       ? { service: job.service, node: job.node, itemId: job.itemId, ...job.item }
       : getItem(job.service, job.node, job.itemId),
-    getNode(job.service, job.node),
+    localBareJids(job.recipients.map((r) => r.jid)),
   ]);
-  if (!item || !node) return counts; // not carried and gone from the node, or the stream deleted
+  if (!item) return counts; // neither carried nor kept by the node any more
+  // The stream's record, the routes and the delivered-marks in one BatchGetItem; the sessions and, for
+  // personal data, the recipients' consent grants in a second one. Consent is checked now, not at
+  // publish or fan-out: a withdrawal stops what is already queued.
+  const { routes, sessions, extra } = await lookupRoutes(
+    local,
+    [{ table: streams, keys: [head, ...deliveredKeys(marks)] }],
+    (first) => {
+      const found = first.get(streams)?.find(isHead);
+      const subject = found ? toNodeRecord(found).config.dataSubject : undefined;
+      if (!subject) return [];
+      const keys = new Set(job.recipients.flatMap((r) => recipientKeysOfJid(bareOfRecipient(r.jid))));
+      return [{ table: tableName("Consents"), keys: grantKeys(job.service, job.node, [...keys]) }];
+    },
+  );
+  const found = extra.get(streams) ?? [];
+  const nodeItem = found.find(isHead);
+  if (!nodeItem) return counts; // the stream was deleted
+  const node = toNodeRecord(nodeItem);
   const subject = node.config.dataSubject;
-  const marks: Delivered[] = job.recipients.map((r) => ({ ...item, jid: r.jid }));
-  const bareOfRecipient = (jid: string) => jid.split("/")[0] ?? jid;
-  const local = await localBareJids(job.recipients.map((r) => r.jid));
-  // Consent is checked now, not at publish or fan-out: a withdrawal stops what is already queued. The
-  // grants are read in the same BatchGetItem as the routes and the delivered-marks.
-  const grantKeysWanted = subject
-    ? grantKeys(job.service, job.node, [
-        ...new Set(job.recipients.flatMap((r) => recipientKeysOfJid(bareOfRecipient(r.jid)))),
-      ])
-    : [];
-  const { routes, sessions, extra } = await lookupRoutes(local, [
-    { table: tableName("Streams"), keys: deliveredKeys(marks) },
-    ...(subject ? [{ table: tableName("Consents"), keys: grantKeysWanted }] : []),
-  ]);
-  const done = await markedIn(marks, extra.get(tableName("Streams")) ?? []);
+  const done = await markedIn(
+    marks,
+    found.filter((i) => !isHead(i)),
+  );
   const grants = grantsFrom(extra.get(tableName("Consents")) ?? []);
   const payload = parseStored(item.payload);
   const now = new Date();

@@ -521,7 +521,8 @@ export async function deleteItem(service: string, node: string, itemId: string):
 
 // ---- helpers
 
-function toNodeRecord(item: Record<string, unknown>): NodeRecord {
+/** A node's record from its item, for callers that read it with other keys (see getNode). */
+export function toNodeRecord(item: Record<string, unknown>): NodeRecord {
   return {
     service: String(item.service),
     node: String(item.node),

@@ -1,7 +1,7 @@
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { documents } from "../../aws/clients";
 import { tableName } from "../../aws/resources";
-import { batchGet } from "../../storage/batch";
+import { batchGet, type GetRequest } from "../../storage/batch";
 import type { SessionRecord } from "./state";
 import { toRecord } from "./store";
 
@@ -106,14 +106,18 @@ const DELIVERY_ATTRIBUTES = [
   "expiresAt",
 ] as const;
 
-/** The routing items of `bareJids`, and the sessions they name, in two BatchGetItem rounds. */
+/**
+ * The routing items of `bareJids`, and the sessions they name, in two BatchGetItem rounds. `also`
+ * rides in the first round; `then`, given what the first round found, names more keys for the second.
+ */
 export async function lookupRoutes(
   bareJids: readonly string[],
-  also: { table: string; keys: readonly Record<string, unknown>[] }[] = [],
+  also: readonly GetRequest[] = [],
+  then: (first: ReadonlyMap<string, Record<string, unknown>[]>) => readonly GetRequest[] = () => [],
 ): Promise<{
   routes: Map<string, AccountRoute>;
   sessions: Map<string, SessionRecord[]>;
-  /** What `also` asked, read in the same round trips as the routing items. */
+  /** What `also` and `then` asked, per table, read in the same round trips as the routes and sessions. */
   extra: Map<string, Record<string, unknown>[]>;
 }> {
   const first = await batchGet([{ table: table(), keys: bareJids.map(routeKey) }, ...also]);
@@ -126,25 +130,32 @@ export async function lookupRoutes(
       offlineSince: item.offlineSince === undefined ? undefined : Number(item.offlineSince),
     });
   }
-  const ids = [...routes.values()].flatMap((r) => r.conns);
-  const sessions = new Map<string, SessionRecord[]>();
-  if (ids.length > 0) {
-    const second = await batchGet([
-      {
-        table: table(),
-        keys: ids.map((connectionId) => ({ connectionId })),
-        attributes: DELIVERY_ATTRIBUTES,
-      },
-    ]);
-    const now = Math.floor(Date.now() / 1000);
-    for (const item of second.get(table()) ?? []) {
-      if (Number(item.expiresAt ?? now + 1) <= now || typeof item.bareJid !== "string") continue;
-      const record = toRecord(item);
-      const list = sessions.get(item.bareJid) ?? [];
-      list.push(record);
-      sessions.set(item.bareJid, list);
-    }
-  }
   first.delete(table());
+  const ids = [...routes.values()].flatMap((r) => r.conns);
+  const more = then(first);
+  const sessions = new Map<string, SessionRecord[]>();
+  if (ids.length === 0 && more.length === 0) return { routes, sessions, extra: first };
+  const second = await batchGet([
+    ...(ids.length > 0
+      ? [
+          {
+            table: table(),
+            keys: ids.map((connectionId) => ({ connectionId })),
+            attributes: DELIVERY_ATTRIBUTES,
+          },
+        ]
+      : []),
+    ...more,
+  ]);
+  const now = Math.floor(Date.now() / 1000);
+  for (const item of second.get(table()) ?? []) {
+    if (Number(item.expiresAt ?? now + 1) <= now || typeof item.bareJid !== "string") continue;
+    const record = toRecord(item);
+    const list = sessions.get(item.bareJid) ?? [];
+    list.push(record);
+    sessions.set(item.bareJid, list);
+  }
+  second.delete(table());
+  for (const [t, items] of second) first.set(t, [...(first.get(t) ?? []), ...items]);
   return { routes, sessions, extra: first };
 }
