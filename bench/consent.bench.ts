@@ -143,7 +143,7 @@ export async function run(ctx: BenchContext): Promise<BenchTable[]> {
       rows: costRows,
       notes: [
         `${count} online subscribers (raw RFC 7395 clients with XEP-0198), ${items} items one at a time.`,
-        "The grants are read in the BatchGetItem that reads the routes and delivered-marks (up to 100 keys per call), so the check adds read units, not calls; the added calls are the node read and the audit entry, both once per delivery message (a read of the chain head and a transaction). An item's recipients are spread over up to 8 delivery messages (subscriber shards), so with few subscribers per message these per-message calls weigh more per notification; concurrent messages of one subject's stream contend for its chain (the cancelled transactions, retried).",
+        "The grants are read in the second BatchGetItem of a delivery, the one that reads the sessions (up to 100 keys per call), so the check adds read units, not calls; the added calls are the audit entry's, once per delivery message (a read of the chain head and a transaction). DynamoDB Local does not report the capacity of BatchExecuteStatement (the XEP-0198 queue appends): WRU leaves them out. An item's recipients are spread over up to 8 delivery messages (subscriber shards), so with few subscribers per message these per-message calls weigh more per notification; concurrent messages of one subject's stream contend for its chain (the cancelled transactions, retried).",
       ],
     },
     ...opTables,
