@@ -32,14 +32,25 @@ export function reorderWindowMs(): number {
 }
 const DEFAULT_REORDER_WINDOW_MS = 40;
 
-/** Waits out the reorder window of `frames`, then adds what was handed over meanwhile, in receipt order. */
+/**
+ * A XEP-0198 <a/> alone: it only moves the head of the queue of stanzas the server sent, whatever the
+ * client's other frames around it, so it need not wait for earlier ones. Subscribers answer every tenth
+ * notification with one: the wait and its read would be most of their cost. Matched on the text, as a
+ * single empty element; anything else takes the usual way.
+ */
+const ACK_ONLY = /^<a\s+(?:[^<>]*\s)?xmlns=(["'])urn:xmpp:sm:3\1[^<>]*\/>$/;
+
+/**
+ * Waits out the reorder window of `frames`, then adds what was handed over meanwhile, in receipt order.
+ * Frames handed over but not taken here are taken when the lease is released (releaseOrTakeMore).
+ */
 async function settle(
   connectionId: string,
   leaseId: string,
   frames: PendingFrame[],
 ): Promise<PendingFrame[]> {
   const window = reorderWindowMs();
-  if (window > 0) {
+  if (window > 0 && !frames.every((f) => !f.invalid && ACK_ONLY.test(f.body.trim()))) {
     const latest = Math.max(...frames.map((f) => f.at));
     const wait = latest + window - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, window)));
