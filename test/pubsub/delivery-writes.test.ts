@@ -113,6 +113,16 @@ describe("delivered-marks, a set per item and shard", () => {
     itemId,
     jid,
   });
+  /** A mark item of the test stream as stored: a shard's set (sk "shard#<n>") or a spilled mark (sk the JID). */
+  const markItem = async (itemId: string, sk: string) =>
+    (
+      await documents().send(
+        new GetCommand({
+          TableName: tableName("Streams"),
+          Key: { pk: `DELIVERED#pubsub.writes.test#marks#${itemId}`, sk },
+        }),
+      )
+    ).Item;
   /** `n` JIDs that fall in one shard. */
   const sameShard = (n: number, shard: number) => {
     const out: string[] = [];
@@ -135,13 +145,8 @@ describe("delivered-marks, a set per item and shard", () => {
         .sort(),
     );
     // One item per shard touched, not one per recipient.
-    const set = await documents().send(
-      new GetCommand({
-        TableName: tableName("Streams"),
-        Key: { pk: "DELIVERED#pubsub.writes.test#marks#i1", sk: "shard#0" },
-      }),
-    );
-    expect([...((set.Item?.jids as Set<string> | undefined) ?? [])].sort()).toEqual(jids.slice(0, 3).sort());
+    const set = await markItem("i1", "shard#0");
+    expect([...((set?.jids as Set<string> | undefined) ?? [])].sort()).toEqual(jids.slice(0, 3).sort());
   });
 
   it("spills a full shard into marks of their own, and still finds every mark", async () => {
@@ -166,12 +171,7 @@ describe("delivered-marks, a set per item and shard", () => {
         .map((j) => markId("s1", j))
         .sort(),
     );
-    const own = await documents().send(
-      new GetCommand({
-        TableName: tableName("Streams"),
-        Key: { pk: "DELIVERED#pubsub.writes.test#marks#s1", sk: jids[4] },
-      }),
-    );
-    expect(own.Item?.itemId).toBe("s1");
+    const own = await markItem("s1", jids[4] ?? "");
+    expect(own?.itemId).toBe("s1");
   });
 });

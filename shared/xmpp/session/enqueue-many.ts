@@ -35,11 +35,14 @@ export type EnqueueOutcome = number | false | Error;
  * statement (a batch may not name an item twice). Returns the outcomes in the order of `entries`.
  */
 export async function enqueueEach(entries: readonly Enqueue[], maxQueued: number): Promise<EnqueueOutcome[]> {
-  const bySession = new Map<string, { session: SessionRecord; at: number[] }>();
+  // Per session: where its entries stand in `entries`, and their stanzas in that order.
+  const bySession = new Map<string, { session: SessionRecord; at: number[]; stanzas: string[] }>();
   entries.forEach((e, i) => {
     const group = bySession.get(e.session.connectionId);
-    if (group) group.at.push(i);
-    else bySession.set(e.session.connectionId, { session: e.session, at: [i] });
+    if (group) {
+      group.at.push(i);
+      group.stanzas.push(e.stanza);
+    } else bySession.set(e.session.connectionId, { session: e.session, at: [i], stanzas: [e.stanza] });
   });
   const groups = [...bySession.values()];
   const outcomes: EnqueueOutcome[] = new Array(entries.length);
@@ -58,13 +61,7 @@ export async function enqueueEach(entries: readonly Enqueue[], maxQueued: number
       try {
         const out = await documents().send(
           new BatchExecuteStatementCommand({
-            Statements: chunk.map((g) =>
-              statement(
-                g.session,
-                g.at.map((i) => entries[i]?.stanza ?? ""),
-                maxQueued,
-              ),
-            ),
+            Statements: chunk.map((g) => statement(g.session, g.stanzas, maxQueued)),
           }),
         );
         responses = out.Responses ?? [];
@@ -75,10 +72,9 @@ export async function enqueueEach(entries: readonly Enqueue[], maxQueued: number
       await Promise.all(
         chunk.map(async (g, k) => {
           const error = responses[k]?.Error;
-          const stanzas = g.at.map((i) => entries[i]?.stanza ?? "");
-          if (!error) settle(g, g.session.smQueue.length + stanzas.length);
+          if (!error) settle(g, g.session.smQueue.length + g.stanzas.length);
           else if (error.Code === "ConditionalCheckFailed")
-            settle(g, await enqueueForAck(g.session.connectionId, stanzas, maxQueued));
+            settle(g, await enqueueForAck(g.session.connectionId, g.stanzas, maxQueued));
           else
             settle(g, new Error(`queueing for ${g.session.connectionId}: ${error.Code}: ${error.Message}`));
         }),
