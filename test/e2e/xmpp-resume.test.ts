@@ -127,46 +127,6 @@ describe("XEP-0198 stream management", () => {
     expect(closed.code).toBe(1000);
   });
 
-  it("applies an <a/> alone without the reorder wait, and does not resend what it acknowledged", async () => {
-    const kim = await t.account("kim@sm.test");
-    const lea = await t.account("lea@sm.test");
-    const k = await rawLogin({ url: t.wsUrl, ...kim, sm: true, resource: "tab" });
-    const l = await rawLogin({ url: t.wsUrl, ...lea, sm: true });
-    for (let i = 0; i < 3; i++) {
-      l.c.send(chat("kim@sm.test/tab", `early-${i}`));
-      await k.c.next((f) => f.is("message") && f.getChildText("body") === `early-${i}`);
-    }
-    // Lea's last invocation releases its lease after the post: let the hub go quiet first.
-    await new Promise((r) => setTimeout(r, 500));
-    resetCallCounts();
-    k.c.send(xml("a", { xmlns: NS_SM, h: "3" }));
-    // Taken and released: two UpdateItems, and no read of frames handed over during a wait.
-    const deadline = Date.now() + 5000;
-    while ((callCounts()["DynamoDB.UpdateItem"]?.calls ?? 0) < 2 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 10));
-    await new Promise((r) => setTimeout(r, 100));
-    expect(callCounts()["DynamoDB.UpdateItem"]?.calls).toBe(2);
-    expect(callCounts()["DynamoDB.GetItem"]?.calls ?? 0).toBe(0);
-
-    // The three acknowledged are gone from the queue: a resumption resends only what came after.
-    const previd = k.enabled?.attrs.id ?? "";
-    k.c.terminate();
-    l.c.send(chat("kim@sm.test/tab", "late"));
-    await awaitHandled(l.c, 4);
-    const c = await RawXmpp.connect(t.wsUrl);
-    await openStream(c, "sm.test");
-    expect((await authenticate(c, kim.jid, kim.password)).name).toBe("success");
-    await openStream(c, "sm.test");
-    c.send(xml("resume", { xmlns: NS_SM, previd, h: "3" }));
-    expect((await c.next((e) => e.getNS() === NS_SM)).name).toBe("resumed");
-    const resent = await c.next((f) => f.is("message"));
-    expect(resent.getChildText("body")).toBe("late");
-    await new Promise((r) => setTimeout(r, 300));
-    expect(c.frames.filter((f) => f.is("message")).map((f) => f.getChildText("body"))).toEqual(["late"]);
-    c.close();
-    l.c.close();
-  });
-
   it("refuses to resume an unknown stream, and another account's stream", async () => {
     const frank = await t.account("frank@sm.test");
     const grace = await t.account("grace@sm.test");
@@ -262,6 +222,57 @@ describe("XEP-0198 stream management", () => {
       else process.env.RELAIS_SM_RESUME_SECONDS = prev;
     }
   }, 45_000);
+});
+
+// Alone in its hub: the call counts below would otherwise see the tail of other tests' sessions.
+describe("XEP-0198 acknowledgements alone", () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startTestHub({ domains: ["ack.test"] });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it("applies an <a/> alone without the reorder wait, and does not resend what it acknowledged", async () => {
+    const kim = await t.account("kim@ack.test");
+    const lea = await t.account("lea@ack.test");
+    const k = await rawLogin({ url: t.wsUrl, ...kim, sm: true, resource: "tab" });
+    const l = await rawLogin({ url: t.wsUrl, ...lea, sm: true });
+    for (let i = 0; i < 3; i++) {
+      l.c.send(chat("kim@ack.test/tab", `early-${i}`));
+      await k.c.next((f) => f.is("message") && f.getChildText("body") === `early-${i}`);
+    }
+    // Lea's last invocation releases its lease after the post: let the hub go quiet first.
+    await new Promise((r) => setTimeout(r, 500));
+    resetCallCounts();
+    k.c.send(xml("a", { xmlns: NS_SM, h: "3" }));
+    // Taken and released: two UpdateItems, and no read of frames handed over during a wait.
+    const deadline = Date.now() + 5000;
+    while ((callCounts()["DynamoDB.UpdateItem"]?.calls ?? 0) < 2 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(callCounts()["DynamoDB.UpdateItem"]?.calls).toBe(2);
+    expect(callCounts()["DynamoDB.GetItem"]?.calls ?? 0).toBe(0);
+
+    // The three acknowledged are gone from the queue: a resumption resends only what came after.
+    const previd = k.enabled?.attrs.id ?? "";
+    k.c.terminate();
+    l.c.send(chat("kim@ack.test/tab", "late"));
+    await awaitHandled(l.c, 4);
+    const c = await RawXmpp.connect(t.wsUrl);
+    await openStream(c, "ack.test");
+    expect((await authenticate(c, kim.jid, kim.password)).name).toBe("success");
+    await openStream(c, "ack.test");
+    c.send(xml("resume", { xmlns: NS_SM, previd, h: "3" }));
+    expect((await c.next((e) => e.getNS() === NS_SM)).name).toBe("resumed");
+    const resent = await c.next((f) => f.is("message"));
+    expect(resent.getChildText("body")).toBe("late");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(c.frames.filter((f) => f.is("message")).map((f) => f.getChildText("body"))).toEqual(["late"]);
+    c.close();
+    l.c.close();
+  });
 });
 
 describe("API Gateway's maximum connection duration", () => {
