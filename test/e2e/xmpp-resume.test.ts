@@ -2,11 +2,13 @@ import type { Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callCounts, resetCallCounts } from "../../shared/aws/call-counter";
+import { sessionsOf } from "../../shared/xmpp/session/store";
 import { startTestHub, type TestHub } from "../support/hub";
 import {
   authenticate,
   awaitHandled,
   chat,
+  NS_FRAMING,
   NS_SM,
   NS_STANZAS,
   openStream,
@@ -15,6 +17,7 @@ import {
   xml,
 } from "../support/raw-xmpp";
 import { connectClient, waitFor } from "../support/xmpp-client";
+import { storedAvailable } from "./xmpp-helpers";
 
 // XEP-0198 against the local hub: acknowledgements, resumption after a dropped socket (ours, and API
 // Gateway's own closes), and the end of a session nobody resumed.
@@ -111,6 +114,20 @@ describe("XEP-0198 stream management", () => {
     c.send(xml("r", { xmlns: NS_SM }));
     expect((await c.next((f) => f.is("a", NS_SM))).attrs.h).toBe("5");
     c.close();
+  });
+
+  it("a stream the client closes is stored unavailable before the server's <close/> reaches it", async () => {
+    const fred = await t.account("fred@sm.test");
+    const { c } = await rawLogin({ url: t.wsUrl, ...fred, sm: true, resource: "desk" });
+    c.send(xml("presence", { xmlns: "jabber:client" }));
+    await storedAvailable("fred@sm.test/desk");
+    c.send(xml("close", { xmlns: NS_FRAMING }));
+    await c.next((f) => f.is("close", NS_FRAMING), 5000, "the server's <close/>");
+    // A client that saw the <close/> may at once do what assumes its session is over (the replay
+    // test publishes to a node it follows): routing must no longer find the session available.
+    const [session] = (await sessionsOf("fred@sm.test")).filter((s) => s.resource === "desk");
+    expect(session?.available).toBe(false);
+    expect(session?.state.closed).toBe(true);
   });
 
   it("ends the stream when the client acknowledges more stanzas than were sent", async () => {

@@ -213,18 +213,26 @@ export interface RawSession {
 
 /** Connects, authenticates, restarts and binds (optionally enables XEP-0198): a ready session. */
 export async function rawLogin(login: RawLogin): Promise<RawSession> {
-  const c = await RawXmpp.connect(login.url);
-  const domain = login.jid.split("@")[1] ?? "";
-  await openStream(c, domain);
-  const outcome = await authenticate(c, login.jid, login.password, login.mechanism);
-  if (outcome.name !== "success") throw new Error(`login failed: ${outcome.toString()}`);
-  await openStream(c, domain);
+  const c = await authenticatedConnection(login);
   const jid = await bind(c, login.resource);
   if (!login.sm) return { c, jid };
   c.send(xml("enable", { xmlns: NS_SM, resume: "true" }));
   const enabled = await c.next((f) => f.getNS() === NS_SM, 5000, "<enabled/>");
   if (enabled.name !== "enabled") throw new Error(`XEP-0198 not enabled: ${enabled.toString()}`);
   return { c, jid, enabled };
+}
+
+/** Connects, authenticates and restarts the stream: a connection ready to bind. */
+export async function authenticatedConnection(
+  login: Pick<RawLogin, "url" | "jid" | "password" | "mechanism">,
+): Promise<RawXmpp> {
+  const c = await RawXmpp.connect(login.url);
+  const domain = login.jid.split("@")[1] ?? "";
+  await openStream(c, domain);
+  const outcome = await authenticate(c, login.jid, login.password, login.mechanism);
+  if (outcome.name !== "success") throw new Error(`login failed: ${outcome.toString()}`);
+  await openStream(c, domain);
+  return c;
 }
 
 /** Binds a resource on a restarted stream; returns the full JID. */

@@ -83,6 +83,8 @@ export async function processFrame(frame: InboundFrame): Promise<void> {
   let dropped = 0;
   const after: Turn["after"] = [];
   let closing = false;
+  /** The turn that ended the stream: flushed after the save. */
+  let last: Turn | undefined;
   let frames = await settle(connectionId, lease.leaseId, [...lease.frames]);
   for (;;) {
     for (const f of frames) {
@@ -94,13 +96,17 @@ export async function processFrame(frame: InboundFrame): Promise<void> {
       });
       if (f.invalid) notUtf8(turn);
       else await handleFrame(turn, f.body);
-      const delivered = await flush(turn);
+      // The frames that end a stream (its <close/>, a stream error) leave only once its state is saved:
+      // a client that has seen them counts on the session being over (no longer available, nothing more
+      // routed to it), and may at once do what assumes that, such as publishing to a node it follows.
+      const delivered = turn.closing || (await flush(turn));
       state = turn.state;
       if (turn.ack) {
         dropped += turn.ack.drop;
         smBase = turn.ack.base;
       }
-      if (delivered) after.push(...turn.after);
+      if (turn.closing) last = turn;
+      else if (delivered) after.push(...turn.after);
       if (turn.closing || !delivered) {
         closing = true;
         break;
@@ -111,6 +117,10 @@ export async function processFrame(frame: InboundFrame): Promise<void> {
     if (released === "released" || released === "lost" || closing) break;
     dropped = 0;
     frames = await settle(connectionId, lease.leaseId, released);
+  }
+  if (last) {
+    await flush(last);
+    after.push(...last.after);
   }
   for (const task of after) await task();
   if (closing) await closeConnection(connectionId);
