@@ -24,6 +24,7 @@ const schema = z.object({
         .map((d) => d.trim().toLowerCase())
         .filter(Boolean),
     ),
+  dynamodbSync: z.enum(["off", "full"]).default("off"),
   ttlSweepSeconds: z.coerce.number().positive().default(30),
   wsIdleTimeoutSeconds: z.coerce.number().positive().default(600),
   wsMaxConnectionSeconds: z.coerce.number().positive().default(7200),
@@ -51,6 +52,7 @@ export const envVars: Record<keyof HubConfig, string> = {
   sqsPort: "RELAIS_SQS_PORT",
   region: "RELAIS_REGION",
   domains: "RELAIS_DOMAINS",
+  dynamodbSync: "RELAIS_DYNAMODB_SYNC",
   ttlSweepSeconds: "RELAIS_TTL_SWEEP_SECONDS",
   wsIdleTimeoutSeconds: "RELAIS_WS_IDLE_TIMEOUT_SECONDS",
   wsMaxConnectionSeconds: "RELAIS_WS_MAX_CONNECTION_SECONDS",

@@ -125,6 +125,7 @@ export async function startHub(
         dataDir: join(config.dataDir, "dynamodb"),
         port: config.dynamodbPort,
         host: config.host,
+        sync: config.dynamodbSync === "full",
         notice: log,
       }),
       startSqs({

@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -22,7 +23,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tables } from "../../infra/manifest";
 import { ensureTables } from "../../local/create-tables";
-import { type DynamoEmulator, dynamoClientConfig, startDynamo } from "../../local/dynamodb";
+import { type DynamoEmulator, dynamoClientConfig, skipSyncs, startDynamo } from "../../local/dynamodb";
 import { assertPortFree, PortInUseError } from "../../local/ports";
 import { startTtlSweeper } from "../../local/ttl-sweeper";
 import { epochSeconds, isExpired, withoutExpired } from "../../shared/storage/ttl";
@@ -42,6 +43,22 @@ function connect(endpoint: string) {
   client = new DynamoDBClient(dynamoClientConfig(endpoint));
   doc = DynamoDBDocumentClient.from(client);
 }
+
+/** The pid of the DynamoDB Local JVM whose database lives in `dir`. */
+function jvmOf(dir: string): number {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (args.some((a) => a.includes("DynamoDBLocal")) && args.includes(dir)) return Number(entry);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  throw new Error(`no DynamoDB Local JVM runs on ${dir}`);
+}
+
+const preloadsNoSync = (pid: number) => readFileSync(`/proc/${pid}/maps`, "utf8").includes("libeatmydata");
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), "relais-dynamo-"));
@@ -123,9 +140,38 @@ describe("startDynamo", () => {
       process.env.PATH = savedPath;
       await rm(own, { recursive: true, force: true });
     }
-    expect(notices).toEqual([
+    expect(notices).toContainEqual(
       expect.stringMatching(/rollback journal \(no sqlite3 shell\): writes are slower/),
-    ]);
+    );
+  });
+
+  it("skips the JVM's disk syncs with libeatmydata, unless told to keep them", async () => {
+    // .ci/run installs eatmydata; without it the hub says so (checked below).
+    expect(preloadsNoSync(jvmOf(dataDir))).toBe(true);
+    const own = await mkdtemp(join(tmpdir(), "relais-dynamo-sync-"));
+    const notices: string[] = [];
+    try {
+      const other = await startDynamo({
+        dataDir: own,
+        port: await freePort(),
+        sync: true,
+        notice: (l) => notices.push(l),
+      });
+      try {
+        expect(preloadsNoSync(jvmOf(own))).toBe(false);
+      } finally {
+        await other.stop();
+      }
+    } finally {
+      await rm(own, { recursive: true, force: true });
+    }
+    expect(notices).toEqual([]);
+  });
+
+  it("without libeatmydata, keeps the syncs and says its writes are slower", () => {
+    const notices: string[] = [];
+    expect(skipSyncs((l) => notices.push(l), [join(dataDir, "no-such-library.so")])).toEqual({});
+    expect(notices).toEqual([expect.stringMatching(/syncs every commit to disk \(no libeatmydata/)]);
   });
 
   it("explains that Java is required when java is not on PATH", async () => {
