@@ -2,6 +2,7 @@ import type { Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callCounts, resetCallCounts } from "../../shared/aws/call-counter";
+import { REQUEST_ACK_EVERY } from "../../shared/xmpp/routing/outbound";
 import { sessionsOf } from "../../shared/xmpp/session/store";
 import { startTestHub, type TestHub } from "../support/hub";
 import {
@@ -251,45 +252,53 @@ describe("XEP-0198 acknowledgements alone", () => {
     await t?.stop();
   });
 
-  it("applies an <a/> alone without the reorder wait, and does not resend what it acknowledged", async () => {
-    const kim = await t.account("kim@ack.test");
-    const lea = await t.account("lea@ack.test");
-    const k = await rawLogin({ url: t.wsUrl, ...kim, sm: true, resource: "tab" });
-    const l = await rawLogin({ url: t.wsUrl, ...lea, sm: true });
-    for (let i = 0; i < 3; i++) {
-      l.c.send(chat("kim@ack.test/tab", `early-${i}`));
-      await k.c.next((f) => f.is("message") && f.getChildText("body") === `early-${i}`);
-    }
-    // Lea's last invocation releases its lease after the post: let the hub go quiet first.
-    await new Promise((r) => setTimeout(r, 500));
-    resetCallCounts();
-    k.c.send(xml("a", { xmlns: NS_SM, h: "3" }));
-    // Taken and released: two UpdateItems, and no read of frames handed over during a wait.
-    const deadline = Date.now() + 5000;
-    while ((callCounts()["DynamoDB.UpdateItem"]?.calls ?? 0) < 2 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 10));
-    await new Promise((r) => setTimeout(r, 100));
-    expect(callCounts()["DynamoDB.UpdateItem"]?.calls).toBe(2);
-    expect(callCounts()["DynamoDB.GetItem"]?.calls ?? 0).toBe(0);
+  // The server asks for an acknowledgement every REQUEST_ACK_EVERY stanzas: an <a/> that acknowledges
+  // exactly that many since the last is applied in one conditional write; any other takes the lease
+  // (a conditional write that fails, then the lease's two), still without the reorder wait's read.
+  it.each([
+    { who: "kim", sent: REQUEST_ACK_EVERY, writes: 1 },
+    { who: "kit", sent: 3, writes: 3 },
+  ])(
+    "applies an <a/> alone after $sent stanzas in $writes UpdateItem(s), and resends only what it did not acknowledge",
+    async ({ who, sent, writes }) => {
+      const me = await t.account(`${who}@ack.test`);
+      const lea = await t.account(`lea-${who}@ack.test`);
+      const k = await rawLogin({ url: t.wsUrl, ...me, sm: true, resource: "tab" });
+      const l = await rawLogin({ url: t.wsUrl, ...lea, sm: true });
+      for (let i = 0; i < sent; i++) {
+        l.c.send(chat(`${who}@ack.test/tab`, `early-${i}`));
+        await k.c.next((f) => f.is("message") && f.getChildText("body") === `early-${i}`);
+      }
+      // Lea's last invocation releases its lease after the post: let the hub go quiet first.
+      await new Promise((r) => setTimeout(r, 500));
+      resetCallCounts();
+      k.c.send(xml("a", { xmlns: NS_SM, h: String(sent) }));
+      const deadline = Date.now() + 5000;
+      while ((callCounts()["DynamoDB.UpdateItem"]?.calls ?? 0) < writes && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(callCounts()["DynamoDB.UpdateItem"]?.calls).toBe(writes);
+      expect(callCounts()["DynamoDB.GetItem"]?.calls ?? 0).toBe(0);
 
-    // The three acknowledged are gone from the queue: a resumption resends only what came after.
-    const previd = k.enabled?.attrs.id ?? "";
-    k.c.terminate();
-    l.c.send(chat("kim@ack.test/tab", "late"));
-    await awaitHandled(l.c, 4);
-    const c = await RawXmpp.connect(t.wsUrl);
-    await openStream(c, "ack.test");
-    expect((await authenticate(c, kim.jid, kim.password)).name).toBe("success");
-    await openStream(c, "ack.test");
-    c.send(xml("resume", { xmlns: NS_SM, previd, h: "3" }));
-    expect((await c.next((e) => e.getNS() === NS_SM)).name).toBe("resumed");
-    const resent = await c.next((f) => f.is("message"));
-    expect(resent.getChildText("body")).toBe("late");
-    await new Promise((r) => setTimeout(r, 300));
-    expect(c.frames.filter((f) => f.is("message")).map((f) => f.getChildText("body"))).toEqual(["late"]);
-    c.close();
-    l.c.close();
-  });
+      // What was acknowledged is gone from the queue: a resumption resends only what came after.
+      const previd = k.enabled?.attrs.id ?? "";
+      k.c.terminate();
+      l.c.send(chat(`${who}@ack.test/tab`, "late"));
+      await awaitHandled(l.c, sent + 1);
+      const c = await RawXmpp.connect(t.wsUrl);
+      await openStream(c, "ack.test");
+      expect((await authenticate(c, me.jid, me.password)).name).toBe("success");
+      await openStream(c, "ack.test");
+      c.send(xml("resume", { xmlns: NS_SM, previd, h: String(sent) }));
+      expect((await c.next((e) => e.getNS() === NS_SM)).name).toBe("resumed");
+      const resent = await c.next((f) => f.is("message"));
+      expect(resent.getChildText("body")).toBe("late");
+      await new Promise((r) => setTimeout(r, 300));
+      expect(c.frames.filter((f) => f.is("message")).map((f) => f.getChildText("body"))).toEqual(["late"]);
+      c.close();
+      l.c.close();
+    },
+  );
 });
 
 describe("API Gateway's maximum connection duration", () => {

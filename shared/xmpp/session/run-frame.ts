@@ -2,11 +2,11 @@ import { randomBytes } from "node:crypto";
 import { xml } from "@xmpp/xml";
 import { closeConnection, postFrames } from "../connections";
 import { NS_FRAMING } from "../namespaces";
-import { MAX_UNACKED } from "../routing/outbound";
+import { MAX_UNACKED, REQUEST_ACK_EVERY } from "../routing/outbound";
 import { streamErrorFrames } from "../stream-errors";
 import "../server";
 import type { PendingFrame, SessionState } from "./state";
-import { acquireOrHandOver, enqueueForAck, releaseOrTakeMore, takePending } from "./store";
+import { acknowledgeAlone, acquireOrHandOver, enqueueForAck, releaseOrTakeMore, takePending } from "./store";
 import { handleFrame } from "./stream";
 import { newTurn, sendNonza, type Turn } from "./turn";
 
@@ -40,6 +40,14 @@ const DEFAULT_REORDER_WINDOW_MS = 40;
  */
 const ACK_ONLY = /^<a\s+(?:[^<>]*\s)?xmlns=(["'])urn:xmpp:sm:3\1[^<>]*\/>$/;
 
+/** The count of a frame that is a lone XEP-0198 <a h/>. */
+function loneAcknowledgement(frame: InboundFrame): number | undefined {
+  const body = frame.body.trim();
+  if (frame.invalid || !ACK_ONLY.test(body)) return undefined;
+  const h = /\sh=(["'])(\d{1,15})\1/.exec(body)?.[2];
+  return h === undefined ? undefined : Number(h);
+}
+
 /**
  * Waits out the reorder window of `frames`, then adds what was handed over meanwhile, in receipt order.
  * Frames handed over but not taken here are taken when the lease is released (releaseOrTakeMore).
@@ -66,6 +74,8 @@ async function settle(
  */
 export async function processFrame(frame: InboundFrame): Promise<void> {
   const { connectionId } = frame;
+  const h = loneAcknowledgement(frame);
+  if (h !== undefined && (await acknowledgeAlone(connectionId, h, REQUEST_ACK_EVERY))) return;
   const lease = await acquireOrHandOver(connectionId, {
     body: frame.body,
     at: frame.receivedAt,
@@ -114,9 +124,11 @@ export async function processFrame(frame: InboundFrame): Promise<void> {
     }
     const ack = smBase !== record.smBase || dropped > 0 ? { drop: dropped, base: smBase } : undefined;
     const released = await releaseOrTakeMore(connectionId, lease.leaseId, state, ack);
-    if (released === "released" || released === "lost" || closing) break;
+    if (released === "released" || released === "lost") break;
     dropped = 0;
-    frames = await settle(connectionId, lease.leaseId, released);
+    // Frames came in meanwhile, and the state is not saved yet: go round again. Once the stream has
+    // ended they are dropped, except after the client's own <close/>, whose late <a/> still counts.
+    frames = closing && !state.closed ? [] : await settle(connectionId, lease.leaseId, released);
   }
   if (last) {
     await flush(last);

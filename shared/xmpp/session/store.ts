@@ -126,6 +126,34 @@ export async function acquireOrHandOver(connectionId: string, frame: PendingFram
 }
 
 /**
+ * A XEP-0198 <a h/> alone, applied in one conditional write: when it acknowledges exactly `drop` stanzas
+ * (the server asks once in every REQUEST_ACK_EVERY, so that is what an answer usually acknowledges) and
+ * nobody holds the lease (a holder saves the head of the queue as it read it). False when any of that
+ * is not so: the caller then takes the lease and handles the frame as any other.
+ */
+export async function acknowledgeAlone(connectionId: string, h: number, drop: number): Promise<boolean> {
+  const removes = Array.from({ length: drop }, (_, i) => `smQueue[${i}]`);
+  const base = h + 1 - drop;
+  // A session's first acknowledgement finds no base yet: it starts at 1 (toRecord).
+  const atBase = base === 1 ? "(attribute_not_exists(smBase) OR smBase = :base)" : "smBase = :base";
+  try {
+    await documents().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { connectionId },
+        UpdateExpression: `REMOVE ${removes.join(", ")} SET smBase = :next`,
+        ConditionExpression: `attribute_not_exists(leaseUntil) AND smEnabled = :t AND ${atBase} AND size(smQueue) >= :drop`,
+        ExpressionAttributeValues: { ":next": h + 1, ":base": base, ":drop": drop, ":t": true },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionFailure(err)) return false;
+    throw err;
+  }
+}
+
+/**
  * Frames handed over to the lease holder `leaseId` so far, taken off the item; [] when there are none.
  * A consistent read first, so that the common case (nothing handed over) costs a read, not a write.
  */
