@@ -108,10 +108,17 @@ const isAvailable = (s: SessionRecord) => s.available;
 
 async function routeMessage(stanza: Element, to: Jid, turn?: Turn): Promise<void> {
   const type = stanza.attrs.type ?? "normal";
-  const sessions = await sessionsOf(bareOf(to));
+  let sessions = await sessionsOf(bareOf(to));
   if (to.resource) {
     const exact = sessions.find((s) => s.resource === to.resource);
     if (exact && (await deliver(exact, stanza, turn))) return;
+    if (exact) {
+      // Gone since the read: a XEP-0198 resumption may have just moved it to a new connection, which
+      // the read did not see yet. Look once more before treating the full JID as absent.
+      sessions = await sessionsOf(bareOf(to));
+      const moved = sessions.find((s) => s.resource === to.resource && s.connectionId !== exact.connectionId);
+      if (moved && (await deliver(moved, stanza, turn))) return;
+    }
     // RFC 6121 8.5.3.2.1: no such resource, handled as if sent to the bare JID.
     if (type === "groupchat") return bounce(stanza, "service-unavailable", undefined, turn);
     if (type === "headline" || type === "error") return;
