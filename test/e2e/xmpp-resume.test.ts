@@ -253,11 +253,13 @@ describe("XEP-0198 acknowledgements alone", () => {
   });
 
   // The server asks for an acknowledgement every REQUEST_ACK_EVERY stanzas: an <a/> that acknowledges
-  // exactly that many since the last is applied in one conditional write; any other takes the lease
-  // (a conditional write that fails, then the lease's two), still without the reorder wait's read.
+  // that many since the last, or everything up to the first request, is applied in one conditional
+  // write; any other takes the lease (a conditional write that fails, then the lease's two), still
+  // without the reorder wait's read.
   it.each([
     { who: "kim", sent: REQUEST_ACK_EVERY, writes: 1 },
-    { who: "kit", sent: 3, writes: 3 },
+    { who: "kia", sent: 3, writes: 1 },
+    { who: "kit", sent: REQUEST_ACK_EVERY + 3, writes: 3 },
   ])(
     "applies an <a/> alone after $sent stanzas in $writes UpdateItem(s), and resends only what it did not acknowledge",
     async ({ who, sent, writes }) => {

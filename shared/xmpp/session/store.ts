@@ -126,12 +126,15 @@ export async function acquireOrHandOver(connectionId: string, frame: PendingFram
 }
 
 /**
- * A XEP-0198 <a h/> alone, applied in one conditional write: when it acknowledges exactly `drop` stanzas
- * (the server asks once in every REQUEST_ACK_EVERY, so that is what an answer usually acknowledges) and
- * nobody holds the lease (a holder saves the head of the queue as it read it). False when any of that
- * is not so: the caller then takes the lease and handles the frame as any other.
+ * A XEP-0198 <a h/> alone, applied in one conditional write when it acknowledges what an answer to the
+ * server's requests usually does, and nobody holds the lease (a holder saves the head of the queue as
+ * it read it). The server asks once in every `every` stanzas: an answer acknowledges the `every` since
+ * the previous one, or, the first time, all stanzas from the first. False when that guess is wrong or
+ * the lease is held: the caller then takes the lease and handles the frame as any other.
  */
-export async function acknowledgeAlone(connectionId: string, h: number, drop: number): Promise<boolean> {
+export async function acknowledgeAlone(connectionId: string, h: number, every: number): Promise<boolean> {
+  const drop = Math.min(h, every);
+  if (drop < 1) return false;
   const removes = Array.from({ length: drop }, (_, i) => `smQueue[${i}]`);
   const base = h + 1 - drop;
   // A session's first acknowledgement finds no base yet: it starts at 1 (toRecord).
