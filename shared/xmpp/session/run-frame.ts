@@ -40,11 +40,12 @@ const DEFAULT_REORDER_WINDOW_MS = 40;
  */
 const ACK_ONLY = /^<a\s+(?:[^<>]*\s)?xmlns=(["'])urn:xmpp:sm:3\1[^<>]*\/>$/;
 
+const isAckOnly = (f: { body: string; invalid?: true }) => !f.invalid && ACK_ONLY.test(f.body.trim());
+
 /** The count of a frame that is a lone XEP-0198 <a h/>. */
 function loneAcknowledgement(frame: InboundFrame): number | undefined {
-  const body = frame.body.trim();
-  if (frame.invalid || !ACK_ONLY.test(body)) return undefined;
-  const h = /\sh=(["'])(\d{1,15})\1/.exec(body)?.[2];
+  if (!isAckOnly(frame)) return undefined;
+  const h = /\sh=(["'])(\d{1,15})\1/.exec(frame.body)?.[2];
   return h === undefined ? undefined : Number(h);
 }
 
@@ -58,7 +59,7 @@ async function settle(
   frames: PendingFrame[],
 ): Promise<PendingFrame[]> {
   const window = reorderWindowMs();
-  if (window > 0 && !frames.every((f) => !f.invalid && ACK_ONLY.test(f.body.trim()))) {
+  if (window > 0 && !frames.every(isAckOnly)) {
     const latest = Math.max(...frames.map((f) => f.at));
     const wait = latest + window - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, window)));
